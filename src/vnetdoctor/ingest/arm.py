@@ -1,0 +1,830 @@
+"""ARM resource JSON -> the domain model.
+
+This module and :mod:`vnetdoctor.ingest.fields` are the only places that know ARM's camelCase
+keys. One ``<thing>_from_arm`` function per resource type, each forgiving: a bad value becomes an
+ingest warning plus a ``problems`` entry on the object, so that engines answer ``unknown`` where it
+matters instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from vnetdoctor.model.compute import (
+    IpConfiguration,
+    NetworkInterface,
+    NetworkInterfaceReference,
+    PublicIpAddress,
+    VirtualMachine,
+)
+from vnetdoctor.model.gateway import (
+    BgpSettings,
+    Connection,
+    LocalNetworkGateway,
+    VirtualNetworkGateway,
+    VirtualNetworkGatewayIpConfiguration,
+)
+from vnetdoctor.model.ids import ResourceId
+from vnetdoctor.model.loadbalancer import (
+    BackendAddressPool,
+    FrontendIpConfiguration,
+    InboundNatRule,
+    LoadBalancer,
+    LoadBalancerBackendAddress,
+    LoadBalancingRule,
+    NatGateway,
+    OutboundRule,
+    Probe,
+)
+from vnetdoctor.model.net import (
+    AddressPrefix,
+    IPAddress,
+    IPNetwork,
+    PortRange,
+    Protocol,
+    parse_ip,
+    parse_network,
+)
+from vnetdoctor.model.network import (
+    NextHopType,
+    Route,
+    RouteTable,
+    ServiceEndpoint,
+    Subnet,
+    VirtualNetwork,
+    VirtualNetworkPeering,
+)
+from vnetdoctor.model.security import (
+    Access,
+    ApplicationSecurityGroup,
+    Direction,
+    NetworkSecurityGroup,
+    SecurityRule,
+)
+from vnetdoctor.model.warnings import WarningKind
+from vnetdoctor.ingest.fields import Json, Reader, props
+
+# Resource types, lower-cased (Resource Graph lower-cases them; ARM compares case-insensitively).
+VIRTUAL_NETWORKS: Final = "microsoft.network/virtualnetworks"
+SUBNETS: Final = "microsoft.network/virtualnetworks/subnets"
+PEERINGS: Final = "microsoft.network/virtualnetworks/virtualnetworkpeerings"
+NSGS: Final = "microsoft.network/networksecuritygroups"
+SECURITY_RULES: Final = "microsoft.network/networksecuritygroups/securityrules"
+DEFAULT_SECURITY_RULES: Final = "microsoft.network/networksecuritygroups/defaultsecurityrules"
+ROUTE_TABLES: Final = "microsoft.network/routetables"
+ROUTES: Final = "microsoft.network/routetables/routes"
+NICS: Final = "microsoft.network/networkinterfaces"
+NIC_IP_CONFIGURATIONS: Final = "microsoft.network/networkinterfaces/ipconfigurations"
+ASGS: Final = "microsoft.network/applicationsecuritygroups"
+PUBLIC_IPS: Final = "microsoft.network/publicipaddresses"
+LOAD_BALANCERS: Final = "microsoft.network/loadbalancers"
+NAT_GATEWAYS: Final = "microsoft.network/natgateways"
+VNET_GATEWAYS: Final = "microsoft.network/virtualnetworkgateways"
+CONNECTIONS: Final = "microsoft.network/connections"
+LOCAL_NETWORK_GATEWAYS: Final = "microsoft.network/localnetworkgateways"
+VIRTUAL_MACHINES: Final = "microsoft.compute/virtualmachines"
+CLASSIC_VIRTUAL_MACHINES: Final = "microsoft.classiccompute/virtualmachines"
+
+# Child type -> (parent type, array key inside the parent's properties).
+CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
+    SUBNETS: (VIRTUAL_NETWORKS, "subnets"),
+    PEERINGS: (VIRTUAL_NETWORKS, "virtualNetworkPeerings"),
+    SECURITY_RULES: (NSGS, "securityRules"),
+    DEFAULT_SECURITY_RULES: (NSGS, "defaultSecurityRules"),
+    ROUTES: (ROUTE_TABLES, "routes"),
+    NIC_IP_CONFIGURATIONS: (NICS, "ipConfigurations"),
+    "microsoft.network/loadbalancers/frontendipconfigurations": (
+        LOAD_BALANCERS, "frontendIPConfigurations"),
+    "microsoft.network/loadbalancers/backendaddresspools": (LOAD_BALANCERS, "backendAddressPools"),
+    "microsoft.network/loadbalancers/loadbalancingrules": (LOAD_BALANCERS, "loadBalancingRules"),
+    "microsoft.network/loadbalancers/probes": (LOAD_BALANCERS, "probes"),
+    "microsoft.network/loadbalancers/inboundnatrules": (LOAD_BALANCERS, "inboundNatRules"),
+    "microsoft.network/loadbalancers/outboundrules": (LOAD_BALANCERS, "outboundRules"),
+}
+
+
+def _name(r: Reader, obj: Json, rid: ResourceId | None) -> str:
+    name = obj.get("name")
+    if isinstance(name, str) and name:
+        return name
+    return rid.name if rid is not None else ""
+
+
+def _child_id(r: Reader, obj: Json, parent: ResourceId, child_type: str, index: int) -> ResourceId:
+    """The id of an inline child; old API versions and templates sometimes omit it."""
+    raw = obj.get("id")
+    if isinstance(raw, str) and raw.strip():
+        return r.rid(raw)
+    name = obj.get("name")
+    return r.rid(f"{parent}/{child_type}/{name if isinstance(name, str) and name else index}")
+
+
+def _objects(r: Reader, obj: Json, key: str, owner: object) -> list[tuple[int, Json]]:
+    out = []
+    for i, item in enumerate(r.list_(obj, key, owner)):
+        if isinstance(item, dict):
+            out.append((i, item))
+        else:
+            r.bad(owner, f"{key}[{i}]", item, "expected an object")
+    return out
+
+
+def _networks(
+    r: Reader, values: list[Any] | tuple[Any, ...], owner: object, field: str, problems: list[str]
+) -> tuple[IPNetwork, ...]:
+    out = []
+    for i, value in enumerate(values):
+        net = r.parsed(value, parse_network, owner, f"{field}[{i}]", problems)
+        if net is not None:
+            out.append(net)
+    return tuple(out)
+
+
+def _ip(r: Reader, obj: Json, key: str, owner: object, problems: list[str]) -> IPAddress | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    return r.parsed(value, parse_ip, owner, key, problems)
+
+
+def _prefixes_of(obj: Json, single: str, plural: str) -> list[Any]:
+    values: list[Any] = []
+    one = obj.get(single)
+    if one is not None and one != "":
+        values.append(one)
+    many = obj.get(plural)
+    if isinstance(many, list):
+        values.extend(many)
+    elif many is not None:
+        values.append(many)
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Virtual networks
+# ---------------------------------------------------------------------------------------------
+def _address_prefixes(r: Reader, p: Json, owner: object, problems: list[str]) -> tuple[IPNetwork, ...]:
+    space = r.dict_(p, "addressSpace", owner)
+    return _networks(r, r.list_(space, "addressPrefixes", owner), owner,
+                     "addressSpace.addressPrefixes", problems)
+
+
+def subnet_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> Subnet:
+    rid = _child_id(r, obj, vnet_id, "subnets", index)
+    p = props(obj)
+    problems: list[str] = []
+    raw_prefixes = _prefixes_of(p, "addressPrefix", "addressPrefixes")
+    prefixes = _networks(r, raw_prefixes, rid, "addressPrefix", problems)
+    if not raw_prefixes:
+        r.warn(WarningKind.MISSING_FIELD, "subnet has no address prefix", resource=rid,
+               field="addressPrefix")
+        problems.append("addressPrefix")
+    endpoints = tuple(
+        ServiceEndpoint(
+            service=r.str_(props(se), "service", rid) or "",
+            locations=r.strs(props(se), "locations", rid),
+            provisioning_state=r.str_(props(se), "provisioningState", rid),
+        )
+        for _, se in _objects(r, p, "serviceEndpoints", rid)
+    )
+    delegations = tuple(
+        r.str_(props(d), "serviceName", rid) or r.str_(d, "name", rid) or ""
+        for _, d in _objects(r, p, "delegations", rid)
+    )
+    return Subnet(
+        id=rid,
+        name=_name(r, obj, rid),
+        address_prefixes=prefixes,
+        network_security_group=r.ref(p, "networkSecurityGroup", rid),
+        route_table=r.ref(p, "routeTable", rid),
+        nat_gateway=r.ref(p, "natGateway", rid),
+        service_endpoints=endpoints,
+        default_outbound_access=r.opt_bool(p, "defaultOutboundAccess", rid),
+        delegations=delegations,
+        private_endpoint_network_policies=r.str_(p, "privateEndpointNetworkPolicies", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        index=index,
+        problems=tuple(problems),
+    )
+
+
+def peering_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> VirtualNetworkPeering:
+    rid = _child_id(r, obj, vnet_id, "virtualNetworkPeerings", index)
+    p = props(obj)
+    problems: list[str] = []
+    remote_space = p.get("remoteAddressSpace") or p.get("remoteVirtualNetworkAddressSpace")
+    remote_prefixes: tuple[IPNetwork, ...] = ()
+    if isinstance(remote_space, dict):
+        remote_prefixes = _networks(r, r.list_(remote_space, "addressPrefixes", rid), rid,
+                                    "remoteAddressSpace.addressPrefixes", problems)
+    return VirtualNetworkPeering(
+        id=rid,
+        name=_name(r, obj, rid),
+        remote_virtual_network=r.ref(p, "remoteVirtualNetwork", rid),
+        remote_address_prefixes=remote_prefixes,
+        peering_state=r.str_(p, "peeringState", rid),
+        peering_sync_level=r.str_(p, "peeringSyncLevel", rid),
+        allow_virtual_network_access=r.bool_(p, "allowVirtualNetworkAccess", rid, default=True),
+        allow_forwarded_traffic=r.bool_(p, "allowForwardedTraffic", rid),
+        allow_gateway_transit=r.bool_(p, "allowGatewayTransit", rid),
+        use_remote_gateways=r.bool_(p, "useRemoteGateways", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        index=index,
+        problems=tuple(problems),
+    )
+
+
+def virtual_network_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualNetwork:
+    p = props(obj)
+    problems: list[str] = []
+    dhcp = r.dict_(p, "dhcpOptions", rid)
+    return VirtualNetwork(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        address_prefixes=_address_prefixes(r, p, rid, problems),
+        subnets=tuple(subnet_from_arm(r, s, rid, i) for i, s in _objects(r, p, "subnets", rid)),
+        virtual_network_peerings=tuple(
+            peering_from_arm(r, s, rid, i)
+            for i, s in _objects(r, p, "virtualNetworkPeerings", rid)
+        ),
+        dns_servers=r.strs(dhcp, "dnsServers", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        problems=tuple(problems),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Network security groups
+# ---------------------------------------------------------------------------------------------
+def _enum(
+    r: Reader, p: Json, key: str, parse: Callable[[str], Any], owner: object, problems: list[str]
+) -> Any:
+    value = p.get(key)
+    if value is None:
+        r.warn(WarningKind.MISSING_FIELD, f"required field {key} is absent", resource=owner,
+               field=key)
+        problems.append(key)
+        return None
+    return r.parsed(value, parse, owner, key, problems)
+
+
+def _parse_direction(text: str) -> Direction:
+    for d in Direction:
+        if d.value.casefold() == text.strip().casefold():
+            return d
+    raise ValueError(f"unknown direction {text!r} (expected Inbound or Outbound)")
+
+
+def _parse_access(text: str) -> Access:
+    for a in Access:
+        if a.value.casefold() == text.strip().casefold():
+            return a
+    raise ValueError(f"unknown access {text!r} (expected Allow or Deny)")
+
+
+def _parse_priority(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"priority {text!r} is not an integer") from None
+    # 100-4096 for user rules; 65000-65500 for the defaults.
+    if not (100 <= value <= 4096 or 65000 <= value <= 65500):
+        raise ValueError(f"priority {value} is outside 100-4096")
+    return value
+
+
+def security_rule_from_arm(
+    r: Reader, obj: Json, nsg_id: ResourceId, index: int, *, is_default: bool
+) -> SecurityRule:
+    kind = "defaultSecurityRules" if is_default else "securityRules"
+    rid = _child_id(r, obj, nsg_id, kind, index)
+    p = props(obj)
+    problems: list[str] = []
+
+    def prefixes(single: str, plural: str) -> tuple[AddressPrefix, ...]:
+        out = []
+        for i, value in enumerate(_prefixes_of(p, single, plural)):
+            parsed = r.parsed(value, AddressPrefix.parse, rid, f"{plural}[{i}]" if i else single,
+                              problems)
+            if parsed is not None:
+                out.append(parsed)
+        return tuple(out)
+
+    def ports(single: str, plural: str) -> tuple[PortRange, ...]:
+        out = []
+        for i, value in enumerate(_prefixes_of(p, single, plural)):
+            parsed = r.parsed(value, PortRange.parse, rid, f"{plural}[{i}]" if i else single,
+                              problems)
+            if parsed is not None:
+                out.append(parsed)
+        return tuple(out)
+
+    priority_raw = p.get("priority")
+    priority = None
+    if priority_raw is None:
+        r.warn(WarningKind.MISSING_FIELD, "required field priority is absent", resource=rid,
+               field="priority")
+        problems.append("priority")
+    else:
+        priority = r.parsed(priority_raw, _parse_priority, rid, "priority", problems)
+    return SecurityRule(
+        id=rid,
+        name=_name(r, obj, rid),
+        priority=priority,
+        direction=_enum(r, p, "direction", _parse_direction, rid, problems),
+        access=_enum(r, p, "access", _parse_access, rid, problems),
+        protocol=_enum(r, p, "protocol", Protocol.parse, rid, problems),
+        source_address_prefixes=prefixes("sourceAddressPrefix", "sourceAddressPrefixes"),
+        destination_address_prefixes=prefixes(
+            "destinationAddressPrefix", "destinationAddressPrefixes"),
+        source_application_security_groups=r.refs(p, "sourceApplicationSecurityGroups", rid),
+        destination_application_security_groups=r.refs(
+            p, "destinationApplicationSecurityGroups", rid),
+        source_port_ranges=ports("sourcePortRange", "sourcePortRanges"),
+        destination_port_ranges=ports("destinationPortRange", "destinationPortRanges"),
+        description=r.str_(p, "description", rid),
+        is_default=is_default,
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        index=index,
+        problems=tuple(problems),
+    )
+
+
+def _default_rule(
+    nsg_id: ResourceId, index: int, name: str, priority: int, direction: Direction,
+    access: Access, source: str, destination: str, description: str,
+) -> SecurityRule:
+    return SecurityRule(
+        id=nsg_id.child("defaultSecurityRules", name),
+        name=name,
+        priority=priority,
+        direction=direction,
+        access=access,
+        protocol=Protocol.ANY,
+        source_address_prefixes=(AddressPrefix.parse(source),),
+        destination_address_prefixes=(AddressPrefix.parse(destination),),
+        source_port_ranges=(PortRange.parse("*"),),
+        destination_port_ranges=(PortRange.parse("*"),),
+        description=description,
+        is_default=True,
+        index=index,
+    )
+
+
+def default_security_rules(nsg_id: ResourceId) -> tuple[SecurityRule, ...]:
+    """Azure's six default rules, with the API's names, order and fields (semantics §1.2)."""
+    inbound, outbound = Direction.INBOUND, Direction.OUTBOUND
+    allow, deny = Access.ALLOW, Access.DENY
+    return (
+        _default_rule(nsg_id, 0, "AllowVnetInBound", 65000, inbound, allow, "VirtualNetwork",
+                      "VirtualNetwork", "Allow inbound traffic from all VMs in VNET"),
+        _default_rule(nsg_id, 1, "AllowAzureLoadBalancerInBound", 65001, inbound, allow,
+                      "AzureLoadBalancer", "*", "Allow inbound traffic from azure load balancer"),
+        _default_rule(nsg_id, 2, "DenyAllInBound", 65500, inbound, deny, "*", "*",
+                      "Deny all inbound traffic"),
+        _default_rule(nsg_id, 3, "AllowVnetOutBound", 65000, outbound, allow, "VirtualNetwork",
+                      "VirtualNetwork", "Allow outbound traffic from all VMs to all VMs in VNET"),
+        _default_rule(nsg_id, 4, "AllowInternetOutBound", 65001, outbound, allow, "*",
+                      "Internet", "Allow outbound traffic from all VMs to Internet"),
+        _default_rule(nsg_id, 5, "DenyAllOutBound", 65500, outbound, deny, "*", "*",
+                      "Deny all outbound traffic"),
+    )
+
+
+def nsg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkSecurityGroup:
+    p = props(obj)
+    rules = tuple(
+        security_rule_from_arm(r, s, rid, i, is_default=False)
+        for i, s in _objects(r, p, "securityRules", rid)
+    )
+    defaults = tuple(
+        security_rule_from_arm(r, s, rid, i, is_default=True)
+        for i, s in _objects(r, p, "defaultSecurityRules", rid)
+    )
+    assumed = False
+    if not defaults:
+        # Azure never returns an NSG without its six default rules; a body without them is a
+        # partial export (a template, a trimmed query). They cannot be removed, so they apply.
+        defaults = default_security_rules(rid)
+        assumed = True
+        r.warn(WarningKind.DEFAULT_ASSUMED,
+               "defaultSecurityRules absent; Azure's six default rules assumed", resource=rid,
+               field="defaultSecurityRules")
+    return NetworkSecurityGroup(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        security_rules=rules,
+        default_security_rules=defaults,
+        flush_connection=r.opt_bool(p, "flushConnection", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        defaults_assumed=assumed,
+    )
+
+
+def asg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> ApplicationSecurityGroup:
+    return ApplicationSecurityGroup(id=rid, name=_name(r, obj, rid),
+                                    location=r.str_(obj, "location", rid))
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------------------------
+def route_from_arm(r: Reader, obj: Json, table_id: ResourceId, index: int) -> Route:
+    rid = _child_id(r, obj, table_id, "routes", index)
+    p = props(obj)
+    problems: list[str] = []
+    prefix_raw = p.get("addressPrefix")
+    prefix = None
+    if prefix_raw is None:
+        r.warn(WarningKind.MISSING_FIELD, "route has no addressPrefix", resource=rid,
+               field="addressPrefix")
+        problems.append("addressPrefix")
+    else:
+        prefix = r.parsed(prefix_raw, AddressPrefix.parse, rid, "addressPrefix", problems)
+        if prefix is not None and prefix.is_any:
+            r.bad(rid, "addressPrefix", prefix_raw, "a route prefix cannot be '*'")
+            problems.append("addressPrefix")
+            prefix = None
+    hop = _enum(r, p, "nextHopType", NextHopType.parse, rid, problems)
+    return Route(
+        id=rid,
+        name=_name(r, obj, rid),
+        address_prefix=prefix,
+        next_hop_type=hop,
+        next_hop_ip_address=_ip(r, p, "nextHopIpAddress", rid, problems),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        index=index,
+        problems=tuple(problems),
+    )
+
+
+def route_table_from_arm(r: Reader, obj: Json, rid: ResourceId) -> RouteTable:
+    p = props(obj)
+    return RouteTable(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        routes=tuple(route_from_arm(r, s, rid, i) for i, s in _objects(r, p, "routes", rid)),
+        disable_bgp_route_propagation=r.bool_(p, "disableBgpRoutePropagation", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Compute
+# ---------------------------------------------------------------------------------------------
+def ip_configuration_from_arm(r: Reader, obj: Json, nic_id: ResourceId, index: int) -> IpConfiguration:
+    rid = _child_id(r, obj, nic_id, "ipConfigurations", index)
+    p = props(obj)
+    problems: list[str] = []
+    return IpConfiguration(
+        id=rid,
+        name=_name(r, obj, rid),
+        private_ip_address=_ip(r, p, "privateIPAddress", rid, problems),
+        private_ip_allocation_method=r.str_(p, "privateIPAllocationMethod", rid),
+        private_ip_address_version=r.str_(p, "privateIPAddressVersion", rid),
+        subnet=r.ref(p, "subnet", rid),
+        public_ip_address=r.ref(p, "publicIPAddress", rid),
+        primary=r.bool_(p, "primary", rid),
+        application_security_groups=r.refs(p, "applicationSecurityGroups", rid),
+        load_balancer_backend_address_pools=r.refs(p, "loadBalancerBackendAddressPools", rid),
+        load_balancer_inbound_nat_rules=r.refs(p, "loadBalancerInboundNatRules", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        index=index,
+        problems=tuple(problems),
+    )
+
+
+def nic_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkInterface:
+    p = props(obj)
+    dns = r.dict_(p, "dnsSettings", rid)
+    return NetworkInterface(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        ip_configurations=tuple(
+            ip_configuration_from_arm(r, c, rid, i)
+            for i, c in _objects(r, p, "ipConfigurations", rid)
+        ),
+        network_security_group=r.ref(p, "networkSecurityGroup", rid),
+        enable_ip_forwarding=r.bool_(p, "enableIPForwarding", rid),
+        enable_accelerated_networking=r.bool_(p, "enableAcceleratedNetworking", rid),
+        virtual_machine=r.ref(p, "virtualMachine", rid),
+        primary=r.opt_bool(p, "primary", rid),
+        mac_address=r.str_(p, "macAddress", rid),
+        dns_servers=r.strs(dns, "dnsServers", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+def _power_state(r: Reader, obj: Json, p: Json, rid: ResourceId) -> str | None:
+    """Power state from any of the shapes Azure tools print.
+
+    ``az vm get-instance-view`` / ``$expand=instanceView``: ``instanceView.statuses[].code``;
+    Resource Graph: ``properties.extended.instanceView.powerState.code``; ``az vm list -d``:
+    top-level ``powerState`` = ``"VM running"``.
+    """
+    candidates: list[Json] = []
+    for holder in (p, obj):
+        view = holder.get("instanceView")
+        if isinstance(view, dict):
+            candidates.append(view)
+    extended = p.get("extended")
+    if isinstance(extended, dict) and isinstance(extended.get("instanceView"), dict):
+        candidates.append(extended["instanceView"])
+    for view in candidates:
+        state = view.get("powerState")
+        if isinstance(state, dict) and isinstance(state.get("code"), str):
+            return state["code"].split("/", 1)[-1]
+        for status in view.get("statuses") or ():
+            code = status.get("code") if isinstance(status, dict) else None
+            if isinstance(code, str) and code.casefold().startswith("powerstate/"):
+                return code.split("/", 1)[1]
+    flat = obj.get("powerState")
+    if isinstance(flat, str) and flat:
+        return flat.removeprefix("VM ").strip().casefold()
+    return None
+
+
+def vm_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualMachine:
+    p = props(obj)
+    network = r.dict_(p, "networkProfile", rid)
+    refs = []
+    for i, item in _objects(r, network, "networkInterfaces", rid):
+        nic_id = item.get("id")
+        if not isinstance(nic_id, str) or not nic_id.strip():
+            r.bad(rid, f"networkProfile.networkInterfaces[{i}]", item, "reference without id")
+            continue
+        refs.append(NetworkInterfaceReference(
+            id=r.rid(nic_id), primary=r.opt_bool(props(item), "primary", rid)))
+    storage = r.dict_(p, "storageProfile", rid)
+    os_disk = r.dict_(storage, "osDisk", rid)
+    os_profile = r.dict_(p, "osProfile", rid)
+    return VirtualMachine(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        network_interfaces=tuple(refs),
+        power_state=_power_state(r, obj, p, rid),
+        os_type=r.str_(os_disk, "osType", rid),
+        computer_name=r.str_(os_profile, "computerName", rid),
+        vm_size=r.str_(r.dict_(p, "hardwareProfile", rid), "vmSize", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+def _sku_name(r: Reader, obj: Json, rid: ResourceId) -> str | None:
+    sku = obj.get("sku")
+    if isinstance(sku, dict):
+        return r.str_(sku, "name", rid)
+    if isinstance(sku, str):
+        return sku
+    return None
+
+
+def public_ip_from_arm(r: Reader, obj: Json, rid: ResourceId) -> PublicIpAddress:
+    p = props(obj)
+    problems: list[str] = []
+    return PublicIpAddress(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        ip_address=_ip(r, p, "ipAddress", rid, problems),
+        public_ip_allocation_method=r.str_(p, "publicIPAllocationMethod", rid),
+        public_ip_address_version=r.str_(p, "publicIPAddressVersion", rid),
+        sku=_sku_name(r, obj, rid),
+        ip_configuration=r.ref(p, "ipConfiguration", rid),
+        nat_gateway=r.ref(p, "natGateway", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Load balancers and NAT gateways
+# ---------------------------------------------------------------------------------------------
+def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalancer:
+    p = props(obj)
+    problems: list[str] = []
+
+    def children(key: str) -> list[tuple[int, ResourceId, Json]]:
+        return [(i, _child_id(r, c, rid, key, i), props(c)) for i, c in _objects(r, p, key, rid)]
+
+    def name_of(cid: ResourceId) -> str:
+        return cid.name
+
+    frontends = tuple(
+        FrontendIpConfiguration(
+            id=cid, name=name_of(cid),
+            private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
+            public_ip_address=r.ref(cp, "publicIPAddress", cid),
+            public_ip_prefix=r.ref(cp, "publicIPPrefix", cid),
+            subnet=r.ref(cp, "subnet", cid),
+            zones=r.strs(_raw_child(p, "frontendIPConfigurations", i), "zones", cid),
+        )
+        for i, cid, cp in children("frontendIPConfigurations")
+    )
+    pools = []
+    for _, cid, cp in children("backendAddressPools"):
+        addresses = []
+        for _, a in _objects(r, cp, "loadBalancerBackendAddresses", cid):
+            ap = props(a)
+            addresses.append(LoadBalancerBackendAddress(
+                name=r.str_(a, "name", cid),
+                ip_address=_ip(r, ap, "ipAddress", cid, problems),
+                virtual_network=r.ref(ap, "virtualNetwork", cid),
+                subnet=r.ref(ap, "subnet", cid),
+                network_interface_ip_configuration=r.ref(
+                    ap, "networkInterfaceIPConfiguration", cid),
+            ))
+        pools.append(BackendAddressPool(
+            id=cid, name=name_of(cid),
+            backend_ip_configurations=r.refs(cp, "backendIPConfigurations", cid),
+            load_balancer_backend_addresses=tuple(addresses),
+        ))
+    rules = tuple(
+        LoadBalancingRule(
+            id=cid, name=name_of(cid),
+            frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
+            backend_address_pools=tuple(
+                x for x in (r.ref(cp, "backendAddressPool", cid),) if x is not None
+            ) + r.refs(cp, "backendAddressPools", cid),
+            probe=r.ref(cp, "probe", cid),
+            protocol=r.str_(cp, "protocol", cid),
+            frontend_port=r.int_(cp, "frontendPort", cid),
+            backend_port=r.int_(cp, "backendPort", cid),
+            enable_floating_ip=r.bool_(cp, "enableFloatingIP", cid),
+            disable_outbound_snat=r.bool_(cp, "disableOutboundSnat", cid),
+            enable_tcp_reset=r.bool_(cp, "enableTcpReset", cid),
+            idle_timeout_in_minutes=r.int_(cp, "idleTimeoutInMinutes", cid),
+            load_distribution=r.str_(cp, "loadDistribution", cid),
+            index=i,
+        )
+        for i, cid, cp in children("loadBalancingRules")
+    )
+    outbound = tuple(
+        OutboundRule(
+            id=cid, name=name_of(cid),
+            frontend_ip_configurations=r.refs(cp, "frontendIPConfigurations", cid),
+            backend_address_pool=r.ref(cp, "backendAddressPool", cid),
+            protocol=r.str_(cp, "protocol", cid),
+            allocated_outbound_ports=r.int_(cp, "allocatedOutboundPorts", cid),
+            idle_timeout_in_minutes=r.int_(cp, "idleTimeoutInMinutes", cid),
+            enable_tcp_reset=r.bool_(cp, "enableTcpReset", cid),
+            index=i,
+        )
+        for i, cid, cp in children("outboundRules")
+    )
+    probes = tuple(
+        Probe(
+            id=cid, name=name_of(cid),
+            protocol=r.str_(cp, "protocol", cid),
+            port=r.int_(cp, "port", cid),
+            request_path=r.str_(cp, "requestPath", cid),
+            interval_in_seconds=r.int_(cp, "intervalInSeconds", cid),
+            number_of_probes=r.int_(cp, "numberOfProbes", cid),
+            probe_threshold=r.int_(cp, "probeThreshold", cid),
+        )
+        for _, cid, cp in children("probes")
+    )
+    nat_rules = tuple(
+        InboundNatRule(
+            id=cid, name=name_of(cid),
+            frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
+            backend_ip_configuration=r.ref(cp, "backendIPConfiguration", cid),
+            backend_address_pool=r.ref(cp, "backendAddressPool", cid),
+            protocol=r.str_(cp, "protocol", cid),
+            frontend_port=r.int_(cp, "frontendPort", cid),
+            backend_port=r.int_(cp, "backendPort", cid),
+            frontend_port_range_start=r.int_(cp, "frontendPortRangeStart", cid),
+            frontend_port_range_end=r.int_(cp, "frontendPortRangeEnd", cid),
+            enable_floating_ip=r.bool_(cp, "enableFloatingIP", cid),
+            index=i,
+        )
+        for i, cid, cp in children("inboundNatRules")
+    )
+    return LoadBalancer(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        sku=_sku_name(r, obj, rid),
+        frontend_ip_configurations=frontends,
+        backend_address_pools=tuple(pools),
+        load_balancing_rules=rules,
+        outbound_rules=outbound,
+        probes=probes,
+        inbound_nat_rules=nat_rules,
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+def _raw_child(p: Json, key: str, index: int) -> Json:
+    items = p.get(key)
+    return items[index] if isinstance(items, list) and isinstance(items[index], dict) else {}
+
+
+def nat_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NatGateway:
+    p = props(obj)
+    return NatGateway(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        sku=_sku_name(r, obj, rid),
+        public_ip_addresses=r.refs(p, "publicIpAddresses", rid),
+        public_ip_prefixes=r.refs(p, "publicIpPrefixes", rid),
+        subnets=r.refs(p, "subnets", rid),
+        idle_timeout_in_minutes=r.int_(p, "idleTimeoutInMinutes", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Gateways
+# ---------------------------------------------------------------------------------------------
+def _bgp(r: Reader, p: Json, rid: ResourceId) -> BgpSettings | None:
+    bgp = p.get("bgpSettings")
+    if not isinstance(bgp, dict):
+        return None
+    return BgpSettings(asn=r.int_(bgp, "asn", rid),
+                       bgp_peering_address=r.str_(bgp, "bgpPeeringAddress", rid))
+
+
+def vnet_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualNetworkGateway:
+    p = props(obj)
+    problems: list[str] = []
+    ipcs = []
+    for i, c in _objects(r, p, "ipConfigurations", rid):
+        cid = _child_id(r, c, rid, "ipConfigurations", i)
+        cp = props(c)
+        ipcs.append(VirtualNetworkGatewayIpConfiguration(
+            id=cid, name=_name(r, c, cid), subnet=r.ref(cp, "subnet", cid),
+            public_ip_address=r.ref(cp, "publicIPAddress", cid),
+            private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
+        ))
+    sku = p.get("sku")
+    return VirtualNetworkGateway(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        gateway_type=r.str_(p, "gatewayType", rid),
+        vpn_type=r.str_(p, "vpnType", rid),
+        sku=r.str_(sku, "name", rid) if isinstance(sku, dict) else None,
+        ip_configurations=tuple(ipcs),
+        enable_bgp=r.bool_(p, "enableBgp", rid),
+        active_active=r.bool_(p, "activeActive", rid),
+        bgp_settings=_bgp(r, p, rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+def local_network_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LocalNetworkGateway:
+    p = props(obj)
+    problems: list[str] = []
+    space = r.dict_(p, "localNetworkAddressSpace", rid)
+    return LocalNetworkGateway(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        gateway_ip_address=r.str_(p, "gatewayIpAddress", rid),
+        fqdn=r.str_(p, "fqdn", rid),
+        address_prefixes=_networks(r, r.list_(space, "addressPrefixes", rid), rid,
+                                   "localNetworkAddressSpace.addressPrefixes", problems),
+        bgp_settings=_bgp(r, p, rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        problems=tuple(problems),
+    )
+
+
+def connection_from_arm(r: Reader, obj: Json, rid: ResourceId) -> Connection:
+    p = props(obj)
+    return Connection(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        connection_type=r.str_(p, "connectionType", rid),
+        connection_status=r.str_(p, "connectionStatus", rid),
+        virtual_network_gateway1=r.ref(p, "virtualNetworkGateway1", rid),
+        virtual_network_gateway2=r.ref(p, "virtualNetworkGateway2", rid),
+        local_network_gateway2=r.ref(p, "localNetworkGateway2", rid),
+        enable_bgp=r.bool_(p, "enableBgp", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+# Top-level type -> (Snapshot attribute, converter).
+CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], Any]]]] = {
+    VIRTUAL_NETWORKS: ("virtual_networks", virtual_network_from_arm),
+    NSGS: ("network_security_groups", nsg_from_arm),
+    ROUTE_TABLES: ("route_tables", route_table_from_arm),
+    NICS: ("network_interfaces", nic_from_arm),
+    ASGS: ("application_security_groups", asg_from_arm),
+    PUBLIC_IPS: ("public_ip_addresses", public_ip_from_arm),
+    LOAD_BALANCERS: ("load_balancers", load_balancer_from_arm),
+    NAT_GATEWAYS: ("nat_gateways", nat_gateway_from_arm),
+    VNET_GATEWAYS: ("virtual_network_gateways", vnet_gateway_from_arm),
+    CONNECTIONS: ("connections", connection_from_arm),
+    LOCAL_NETWORK_GATEWAYS: ("local_network_gateways", local_network_gateway_from_arm),
+    VIRTUAL_MACHINES: ("virtual_machines", vm_from_arm),
+}

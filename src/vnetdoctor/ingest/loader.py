@@ -1,0 +1,393 @@
+"""Files and folders of ARM JSON (and Service Management XML) -> one :class:`Snapshot`.
+
+Input forms are detected without flags: a JSON array of resources; ``{"value": [...]}`` (ARM list
+responses, ``az rest``); ``{"data": [...]}`` (Resource Graph, ``az graph query``, including its
+table form); a single resource object; a Service Management deployment XML; a folder of these.
+Child resources given on their own (a subnet, a peering, a rule, a route) are merged into their
+parent. Everything that cannot be used is reported, never silently dropped.
+
+Loading is a two-pass affair on plain dicts (collect and merge, then convert), releasing each raw
+dict as soon as it is converted so that peak memory stays a small multiple of the input size.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from vnetdoctor.errors import SnapshotParseError
+from vnetdoctor.ingest import arm
+from vnetdoctor.ingest.fields import Reader, props
+from vnetdoctor.model.classic import ClassicVirtualMachine
+from vnetdoctor.model.ids import ResourceId
+from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.model.warnings import IngestWarning, WarningKind
+
+PathArg = str | PathLike[str]
+SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+
+
+@dataclass
+class _Raw:
+    type: str
+    body: dict[str, Any]
+    path: str
+
+
+@dataclass
+class _Collected:
+    top: dict[ResourceId, _Raw] = field(default_factory=dict)
+    children: list[tuple[ResourceId, _Raw]] = field(default_factory=list)
+    classic: list[ClassicVirtualMachine] = field(default_factory=list)
+    other: dict[str, int] = field(default_factory=dict)
+    warnings: list[IngestWarning] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    ids: dict[str, ResourceId] = field(default_factory=dict)
+
+
+def load_snapshot(paths: PathArg | Sequence[PathArg]) -> Snapshot:
+    """Load one or more snapshot files or folders.
+
+    Raises :class:`~vnetdoctor.errors.SnapshotParseError` (one line naming the file and what is
+    wrong) for unreadable input; everything else becomes an ingest warning on the snapshot.
+    """
+    items: Sequence[PathArg] = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
+    if not items:
+        raise SnapshotParseError("no snapshot given")
+    files = list(_expand(items))
+    col = _Collected()
+    with _gc_paused():
+        for path, explicit in files:
+            _collect_file(path, explicit, col)
+        if not col.top and not col.classic and not col.children and not col.other:
+            # An empty export is a valid, if unhelpful, estate; say so rather than fail.
+            col.warnings.append(IngestWarning.of(
+                WarningKind.SKIPPED_INPUT, "no Azure resources found in the input",
+                path=", ".join(str(p) for p in items)))
+        _merge_children(col)
+        return _build(col)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Big decodes allocate millions of objects; the cyclic GC would rescan them all repeatedly."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+def _expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SNAPSHOT_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise SnapshotParseError("folder holds no .json or .xml files", path=str(path))
+            yield from ((p, False) for p in found)
+        elif path.is_file():
+            yield path, True
+        elif path.exists():
+            raise SnapshotParseError("not a regular file or folder", path=str(path))
+        else:
+            raise SnapshotParseError("no such file or folder", path=str(path))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SnapshotParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows PowerShell 5 redirects `az ... > file` as UTF-16.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            raise SnapshotParseError("unreadable UTF-16 text", path=str(path)) from None
+    return data
+
+
+def _decode_json(data: bytes, path: str) -> Any:
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        message = str(exc)
+        line = None
+        match = _BYTE_OFFSET.search(message)
+        if match:
+            line = data.count(b"\n", 0, int(match.group(1))) + 1
+        if "truncated" in message.lower():
+            message = "JSON ends early (truncated file?)"
+        raise SnapshotParseError(f"malformed JSON: {message}", path=path, line=line) from None
+
+
+def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
+    shown = str(path)
+    data = _read(path)
+    head = data.lstrip()[:1]
+    if not head:
+        raise SnapshotParseError("file is empty", path=shown)
+    if head == b"<":
+        _collect_xml(data, shown, explicit, col)
+        return
+    if head not in (b"[", b"{"):
+        raise SnapshotParseError("not JSON or XML (expected '[', '{' or '<' first)", path=shown)
+    doc = _decode_json(data, shown)
+    del data
+    try:
+        resources = _resources_of(doc, shown)
+    except SnapshotParseError as exc:
+        if explicit:
+            raise
+        col.warnings.append(IngestWarning.of(WarningKind.SKIPPED_INPUT,
+                                             f"file skipped: {exc.detail}", path=shown))
+        return
+    del doc
+    col.sources.append(shown)
+    reader = Reader(shown, col.warnings, col.ids)
+    for index, item in enumerate(resources):
+        _collect_resource(item, index, shown, reader, col)
+
+
+def _collect_xml(data: bytes, path: str, explicit: bool, col: _Collected) -> None:
+    from vnetdoctor.ingest import classic
+
+    if not classic.is_service_management_xml(data):
+        if explicit:
+            raise SnapshotParseError(
+                "XML that is not a Service Management deployment (Get Deployment response)",
+                path=path)
+        col.warnings.append(IngestWarning.of(
+            WarningKind.SKIPPED_INPUT, "file skipped: XML that is not a Service Management "
+            "deployment", path=path))
+        return
+    col.sources.append(path)
+    col.classic.extend(classic.classic_vms_from_xml(data, path=path, warn=col.warnings.append))
+
+
+def _resources_of(doc: Any, path: str) -> list[Any]:
+    """The list of resources in any of the accepted top-level shapes."""
+    if isinstance(doc, list):
+        return doc
+    if not isinstance(doc, dict):
+        raise SnapshotParseError("top-level JSON must be an array or an object", path=path)
+    for key in ("value", "data"):
+        inner = doc.get(key)
+        if isinstance(inner, list):
+            return inner
+        if isinstance(inner, dict) and "rows" in inner and "columns" in inner:
+            return _table_rows(inner, path)
+    if "rows" in doc and "columns" in doc:
+        return _table_rows(doc, path)
+    if "id" in doc and ("type" in doc or "properties" in doc):
+        return [doc]
+    if "resources" in doc and ("$schema" in doc or "contentVersion" in doc):
+        raise SnapshotParseError(
+            "this is an ARM template, not resource state; export with `az resource list`, "
+            "`az graph query` or `vnetdoctor collect`", path=path)
+    raise SnapshotParseError(
+        'expected an array of ARM resources, {"value": [...]}, {"data": [...]} or one resource '
+        f"object; found an object with keys {sorted(doc)[:8]}", path=path)
+
+
+def _table_rows(table: dict[str, Any], path: str) -> list[Any]:
+    """Resource Graph's table result format: column names plus rows of values."""
+    columns = table.get("columns")
+    rows = table.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list):
+        raise SnapshotParseError("Resource Graph table without columns/rows lists", path=path)
+    names = [c.get("name") if isinstance(c, dict) else c for c in columns]
+    if not all(isinstance(n, str) for n in names):
+        raise SnapshotParseError("Resource Graph table with unnamed columns", path=path)
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise SnapshotParseError(f"Resource Graph row {i} does not match the columns",
+                                     path=path)
+        out.append(dict(zip(names, row, strict=True)))
+    return out
+
+
+def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Collected) -> None:
+    where = f"element {index}"
+    if not isinstance(item, dict):
+        raise SnapshotParseError(f"{where} is not a JSON object", path=path)
+    raw_id = item.get("id")
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        name = item.get("name")
+        label = f"{where} (name {name!r})" if isinstance(name, str) else where
+        raise SnapshotParseError(f"{label} has no 'id'", path=path, field="id")
+    rid = reader.rid(raw_id)
+    raw_type = item.get("type")
+    if raw_type is None:
+        raw_type = rid.type  # old API versions omit `type` on child resources
+    if not isinstance(raw_type, str) or not raw_type.strip():
+        raise SnapshotParseError(f"{where} has no 'type'", path=path, resource_id=raw_id,
+                                 field="type")
+    rtype = raw_type.strip().casefold()
+    raw = _Raw(rtype, item, path)
+    if rtype in arm.CONVERTERS:
+        if rid in col.top:
+            col.warnings.append(IngestWarning.of(
+                WarningKind.DUPLICATE_RESOURCE,
+                f"given more than once; the copy in {path} is used", resource=str(rid),
+                path=col.top[rid].path))
+        col.top[rid] = raw
+    elif rtype in arm.CHILD_ARRAYS:
+        col.children.append((rid, raw))
+    elif rtype == arm.CLASSIC_VIRTUAL_MACHINES:
+        from vnetdoctor.ingest import classic
+
+        col.classic.append(classic.classic_vm_from_arm(item, path=path,
+                                                       warn=col.warnings.append))
+    else:
+        col.other[raw_type] = col.other.get(raw_type, 0) + 1
+
+
+def _merge_children(col: _Collected) -> None:
+    """Put a child resource given alone into its parent's array, replacing its inline copy."""
+    for rid, raw in col.children:
+        parent_type, key = arm.CHILD_ARRAYS[raw.type]
+        parent_id = rid.parent
+        parent = col.top.get(parent_id) if parent_id is not None else None
+        if parent is None or parent.type != parent_type:
+            col.warnings.append(IngestWarning.of(
+                WarningKind.ORPHAN_CHILD,
+                "child resource given without its parent; it cannot be used alone",
+                resource=str(rid), path=raw.path))
+            continue
+        holder = parent.body.get("properties")
+        if not isinstance(holder, dict):
+            holder = parent.body  # the flattened az CLI form
+        array = holder.get(key)
+        if not isinstance(array, list):
+            array = []
+            holder[key] = array
+        for i, existing in enumerate(array):
+            if isinstance(existing, dict) and _same_id(existing.get("id"), rid):
+                array[i] = raw.body
+                break
+        else:
+            array.append(raw.body)
+
+
+def _same_id(value: Any, rid: ResourceId) -> bool:
+    return isinstance(value, str) and value.strip().rstrip("/").casefold() == rid.key
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion and reference checks
+# ---------------------------------------------------------------------------------------------
+def _build(col: _Collected) -> Snapshot:
+    tables: dict[str, dict[ResourceId, Any]] = {attr: {} for attr, _ in arm.CONVERTERS.values()}
+    readers: dict[str, Reader] = {}
+    while col.top:
+        rid, raw = col.top.popitem()
+        attr, convert = arm.CONVERTERS[raw.type]
+        reader = readers.get(raw.path)
+        if reader is None:
+            reader = readers[raw.path] = Reader(raw.path, col.warnings, col.ids)
+        tables[attr][rid] = convert(reader, raw.body, rid)
+    classic_vms: dict[ResourceId, ClassicVirtualMachine] = {}
+    for vm in col.classic:
+        if vm.id in classic_vms:
+            col.warnings.append(IngestWarning.of(
+                WarningKind.DUPLICATE_RESOURCE, "classic VM given more than once; the last "
+                "copy is used", resource=str(vm.id), path=vm.path))
+        classic_vms[vm.id] = vm
+    for type_name, count in sorted(col.other.items()):
+        col.warnings.append(IngestWarning.of(
+            WarningKind.UNSUPPORTED_TYPE,
+            f"{count} resource(s) of type {type_name} kept but not used by the analysis",
+            value=type_name))
+    snapshot = Snapshot(
+        **tables,
+        classic_virtual_machines=classic_vms,
+        other_resources=col.other,
+        warnings=(),
+        sources=col.sources,
+    )
+    # Reference checks need the indexed snapshot; their warnings complete it before it is returned.
+    snapshot.warnings = (*col.warnings, *_dangling_references(snapshot))
+    return snapshot
+
+
+def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
+    def dangling(owner: ResourceId, field_name: str, target: ResourceId, what: str
+                 ) -> IngestWarning:
+        return IngestWarning.of(
+            WarningKind.DANGLING_REFERENCE,
+            f"refers to {what} {target.name!r}, which is not in the snapshot",
+            resource=str(owner), field=field_name, value=str(target))
+
+    subnets = s.subnets
+    for vm in s.virtual_machines.values():
+        for i, ref in enumerate(vm.network_interfaces):
+            if ref.id not in s.network_interfaces:
+                yield dangling(vm.id, f"properties.networkProfile.networkInterfaces[{i}]",
+                               ref.id, "network interface")
+    for nic in s.network_interfaces.values():
+        if nic.network_security_group and nic.network_security_group not in s.network_security_groups:
+            yield dangling(nic.id, "properties.networkSecurityGroup",
+                           nic.network_security_group, "network security group")
+        for ipc in nic.ip_configurations:
+            base = f"properties.ipConfigurations[{ipc.index}].properties"
+            if ipc.subnet is not None and ipc.subnet not in subnets:
+                yield dangling(nic.id, f"{base}.subnet", ipc.subnet, "subnet")
+            if ipc.public_ip_address is not None and ipc.public_ip_address not in s.public_ip_addresses:
+                yield dangling(nic.id, f"{base}.publicIPAddress", ipc.public_ip_address,
+                               "public IP address")
+    for vnet in s.virtual_networks.values():
+        for sub in vnet.subnets:
+            base = f"properties.subnets[{sub.index}].properties"
+            for attr, table, what in (
+                ("network_security_group", s.network_security_groups, "network security group"),
+                ("route_table", s.route_tables, "route table"),
+                ("nat_gateway", s.nat_gateways, "NAT gateway"),
+            ):
+                target = getattr(sub, attr)
+                if target is not None and target not in table:
+                    key = {"network_security_group": "networkSecurityGroup",
+                           "route_table": "routeTable", "nat_gateway": "natGateway"}[attr]
+                    yield dangling(vnet.id, f"{base}.{key}", target, what)
+        for peering in vnet.virtual_network_peerings:
+            remote = peering.remote_virtual_network
+            if remote is not None and remote not in s.virtual_networks:
+                yield dangling(
+                    peering.id,
+                    "properties.remoteVirtualNetwork", remote, "virtual network")
+    for conn in s.connections.values():
+        for field_name, target in (
+            ("properties.virtualNetworkGateway1", conn.virtual_network_gateway1),
+            ("properties.virtualNetworkGateway2", conn.virtual_network_gateway2),
+        ):
+            if target is not None and target not in s.virtual_network_gateways:
+                yield dangling(conn.id, field_name, target, "virtual network gateway")
+        lng = conn.local_network_gateway2
+        if lng is not None and lng not in s.local_network_gateways:
+            yield dangling(conn.id, "properties.localNetworkGateway2", lng,
+                           "local network gateway")
+
+
+__all__ = ["load_snapshot", "props"]
