@@ -1,0 +1,1 @@
+"""Pure functions that reproduce Azure's decisions. They import only the model."""
