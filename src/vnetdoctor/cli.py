@@ -38,7 +38,8 @@ def cli() -> None:
       vnetdoctor inventory --sample
       vnetdoctor sample --list
     Then point it at your own export:
-      az graph query -q "Resources | where type startswith 'microsoft.network/' or type =~ 'microsoft.compute/virtualmachines'" --first 1000 > estate.json
+      az graph query --first 1000 -q "Resources | where type startswith 'microsoft.network/'
+        or type =~ 'microsoft.compute/virtualmachines' | order by id asc" > estate.json
       vnetdoctor inventory -s estate.json
 
     Exit codes: 0 ok/reachable, 1 blocked, 2 bad input, 3 inconclusive, 4 Azure collection failed.
@@ -49,8 +50,9 @@ def cli() -> None:
 @snapshot_options
 @output_options
 @debug_option
-def inventory(snapshots: tuple[Path, ...], sample: str | None, output: str,
-              query: str | None) -> None:
+def inventory(
+    snapshots: tuple[Path, ...], sample: str | None, output: str, query: str | None
+) -> None:
     """List every VM with its NICs, IPs, subnet, VNet, NSGs, route table and power state.
 
     Ingest warnings (dangling references, values that could not be parsed, unsupported types)
@@ -66,14 +68,22 @@ def inventory(snapshots: tuple[Path, ...], sample: str | None, output: str,
     from vnetdoctor.report.inventory import render_inventory
 
     inv = build(open_snapshot(snapshots, sample))
-    emit(inv.to_json(), OutputFormat.parse(output), query,
-         lambda console: render_inventory(inv, console))
+    emit(
+        inv.to_json(),
+        OutputFormat.parse(output),
+        query,
+        lambda console: render_inventory(inv, console),
+    )
 
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--list", "list_", is_flag=True, help="List the bundled sample estates.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
-              help="Copy the sample's files into DIR/<name>.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Copy the sample's files into DIR/<name>.",
+)
 @click.option("--name", default="contoso", show_default=True, help="Which sample.")
 @debug_option
 def sample(list_: bool, out: Path | None, name: str) -> None:
@@ -156,5 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             traceback.print_exc()
         click.echo(
             f"vnetdoctor: internal error: {safe(type(exc).__name__)}: {safe(exc)} "
-            "(run with --debug for the traceback, and please report it)", err=True)
+            "(run with --debug for the traceback, and please report it)",
+            err=True,
+        )
         sys.exit(70)

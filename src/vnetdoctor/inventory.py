@@ -108,36 +108,53 @@ def inventory(snapshot: Snapshot) -> Inventory:
                     public.append(str(pip.ip_address))
                 elif c.public_ip_address is not None:
                     public.append(str(c.public_ip_address))
-            nics.append(InventoryNic(
-                name=nic.name,
-                id=str(nic.id),
-                found=True,
-                private_ip_addresses=tuple(str(a) for a in nic.private_ip_addresses),
-                public_ip_addresses=tuple(public),
-                subnet=_id(subnet_id),
-                vnet=_id(subnet_id.parent if subnet_id else None),
-                nsg=_id(nic.network_security_group),
-                subnet_nsg=_id(subnet.network_security_group if subnet else None),
-                route_table=_id(subnet.route_table if subnet else None),
-                enable_ip_forwarding=nic.enable_ip_forwarding,
-                provisioning_state=nic.provisioning_state,
-            ))
-        vms.append(InventoryVm(name=vm.name, id=str(vm.id), kind="arm",
-                               power_state=vm.power_state, os_type=vm.os_type, nics=tuple(nics)))
-    for cvm in sorted(snapshot.classic_virtual_machines.values(),
-                      key=lambda v: (v.name.casefold(), v.id)):
+            nics.append(
+                InventoryNic(
+                    name=nic.name,
+                    id=str(nic.id),
+                    found=True,
+                    private_ip_addresses=tuple(str(a) for a in nic.private_ip_addresses),
+                    public_ip_addresses=tuple(public),
+                    subnet=_id(subnet_id),
+                    vnet=_id(subnet_id.parent if subnet_id else None),
+                    nsg=_id(nic.network_security_group),
+                    subnet_nsg=_id(subnet.network_security_group if subnet else None),
+                    route_table=_id(subnet.route_table if subnet else None),
+                    enable_ip_forwarding=nic.enable_ip_forwarding,
+                    provisioning_state=nic.provisioning_state,
+                )
+            )
+        vms.append(
+            InventoryVm(
+                name=vm.name,
+                id=str(vm.id),
+                kind="arm",
+                power_state=vm.power_state,
+                os_type=vm.os_type,
+                nics=tuple(nics),
+            )
+        )
+    for cvm in sorted(
+        snapshot.classic_virtual_machines.values(), key=lambda v: (v.name.casefold(), v.id)
+    ):
         vnet = cvm.virtual_network_name
-        nic = InventoryNic(
+        classic_nic = InventoryNic(
             name=cvm.name,
             id=str(cvm.id),
             found=True,
-            private_ip_addresses=tuple(
-                str(a) for a in (cvm.private_ip_address,) if a is not None),
+            private_ip_addresses=tuple(str(a) for a in (cvm.private_ip_address,) if a is not None),
             public_ip_addresses=tuple(str(a) for a in cvm.public_ip_addresses),
             subnet=", ".join(cvm.subnet_names) or None,
             vnet=vnet,
         )
-        vms.append(InventoryVm(name=cvm.name, id=str(cvm.id), kind="classic",
-                               power_state=cvm.instance_status or cvm.power_state,
-                               os_type=None, nics=(nic,)))
+        vms.append(
+            InventoryVm(
+                name=cvm.name,
+                id=str(cvm.id),
+                kind="classic",
+                power_state=cvm.instance_status or cvm.power_state,
+                os_type=None,
+                nics=(classic_nic,),
+            )
+        )
     return Inventory(vms=tuple(vms), warnings=snapshot.warnings)

@@ -26,8 +26,9 @@ def resolve_nic(
     if nic is not None:
         found = snapshot.network_interfaces.find(nic)
         if machine is not None and all(ref.id != found.id for ref in machine.network_interfaces):
-            raise UsageError(f"network interface {found.name!r} is not attached to VM "
-                             f"{machine.name!r}")
+            raise UsageError(
+                f"network interface {found.name!r} is not attached to VM {machine.name!r}"
+            )
         return found
     assert machine is not None
     if not machine.network_interfaces:

@@ -20,30 +20,53 @@ CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_w
 def output_options(func: F) -> F:
     """``-o`` and ``--query``, as the az CLI spells them."""
     func = click.option(
-        "--query", metavar="JMESPATH",
-        help="JMESPath query applied to the JSON result (as in the az CLI).")(func)
+        "--query",
+        metavar="JMESPATH",
+        help="JMESPath query applied to the JSON result (as in the az CLI).",
+    )(func)
     func = click.option(
-        "-o", "--output", "output", default="text", show_default=True,
+        "-o",
+        "--output",
+        "output",
+        default="text",
+        show_default=True,
         type=click.Choice(["text", "table", "json", "jsonc", "none"], case_sensitive=False),
-        help="Output format.")(func)
+        help="Output format.",
+    )(func)
     return func
 
 
 def snapshot_options(func: F) -> F:
     """``-s/--snapshot`` (repeatable) or ``--sample``."""
     func = click.option(
-        "--sample", "sample", is_flag=False, flag_value="contoso", default=None,
-        metavar="[NAME]", help="Use a bundled sample estate instead of -s (default: contoso).")(func)
+        "--sample",
+        "sample",
+        is_flag=False,
+        flag_value="contoso",
+        default=None,
+        metavar="[NAME]",
+        help="Use a bundled sample estate instead of -s (default: contoso).",
+    )(func)
     func = click.option(
-        "-s", "--snapshot", "snapshots", multiple=True, type=click.Path(path_type=Path),
-        metavar="PATH", help="Snapshot file or folder of ARM JSON / classic XML (repeatable).")(func)
+        "-s",
+        "--snapshot",
+        "snapshots",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Snapshot file or folder of ARM JSON / classic XML (repeatable).",
+    )(func)
     return func
 
 
 def debug_option(func: F) -> F:
     return click.option(
-        "--debug", is_flag=True, expose_value=False, is_eager=True,
-        help="Show a traceback on errors.")(func)
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        help="Show a traceback on errors.",
+    )(func)
 
 
 def open_snapshot(snapshots: Sequence[Path], sample: str | None) -> Snapshot:

@@ -47,7 +47,7 @@ class PeeringLink(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def remote_prefixes(self) -> tuple[IPNetwork, ...]:
-        """The remote address space: from the remote VNet when known, else as the link records it."""
+        """The remote address space: from the remote VNet when known, else from the link."""
         if self.remote is not None:
             return self.remote.address_prefixes
         return self.local_side.remote_address_prefixes
@@ -60,8 +60,7 @@ def peering_links(snapshot: Snapshot, vnet: VirtualNetwork) -> Iterator[PeeringL
         back = None
         if remote is not None:
             back = next(
-                (p for p in remote.virtual_network_peerings
-                 if p.remote_virtual_network == vnet.id),
+                (p for p in remote.virtual_network_peerings if p.remote_virtual_network == vnet.id),
                 None,
             )
         if remote is None:
@@ -74,18 +73,23 @@ def peering_links(snapshot: Snapshot, vnet: VirtualNetwork) -> Iterator[PeeringL
             status = PeeringStatus.ACCESS_DISABLED
         else:
             status = PeeringStatus.USABLE
-        yield PeeringLink(local=vnet, local_side=side, remote=remote, remote_side=back,
-                          status=status)
+        yield PeeringLink(
+            local=vnet, local_side=side, remote=remote, remote_side=back, status=status
+        )
 
 
 def gateways_in(snapshot: Snapshot, vnet_id: ResourceId) -> list[VirtualNetworkGateway]:
-    return [g for g in snapshot.virtual_network_gateways.values()
-            if g.virtual_network_id == vnet_id]
+    return [
+        g for g in snapshot.virtual_network_gateways.values() if g.virtual_network_id == vnet_id
+    ]
 
 
 def gateway_connections(snapshot: Snapshot, gateway: VirtualNetworkGateway) -> list[Connection]:
-    return [c for c in snapshot.connections.values()
-            if gateway.id in (c.virtual_network_gateway1, c.virtual_network_gateway2)]
+    return [
+        c
+        for c in snapshot.connections.values()
+        if gateway.id in (c.virtual_network_gateway1, c.virtual_network_gateway2)
+    ]
 
 
 class GatewayPrefixes(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,9 +109,11 @@ def connection_prefixes(
     if connection.local_network_gateway2 is not None:
         lng = snapshot.local_network_gateways.get_ref(connection.local_network_gateway2)
         return lng.address_prefixes if lng is not None else ()
-    other_id = (connection.virtual_network_gateway2
-                if connection.virtual_network_gateway1 == gateway.id
-                else connection.virtual_network_gateway1)
+    other_id = (
+        connection.virtual_network_gateway2
+        if connection.virtual_network_gateway1 == gateway.id
+        else connection.virtual_network_gateway1
+    )
     other = snapshot.virtual_network_gateways.get_ref(other_id)
     other_vnet = snapshot.virtual_networks.get_ref(other.virtual_network_id) if other else None
     return other_vnet.address_prefixes if other_vnet is not None else ()
@@ -118,9 +124,13 @@ def own_gateway_prefixes(snapshot: Snapshot, vnet_id: ResourceId) -> list[Gatewa
     out = []
     for gateway in gateways_in(snapshot, vnet_id):
         for connection in gateway_connections(snapshot, gateway):
-            out.append(GatewayPrefixes(
-                connection=connection, gateway=gateway,
-                prefixes=connection_prefixes(snapshot, gateway, connection)))
+            out.append(
+                GatewayPrefixes(
+                    connection=connection,
+                    gateway=gateway,
+                    prefixes=connection_prefixes(snapshot, gateway, connection),
+                )
+            )
     return out
 
 
@@ -131,9 +141,14 @@ def transit_hub(snapshot: Snapshot, vnet: VirtualNetwork) -> PeeringLink | None:
     gateway in the hub.
     """
     for link in peering_links(snapshot, vnet):
-        if (link.is_usable and link.local_side.use_remote_gateways and link.remote_side is not None
-                and link.remote_side.allow_gateway_transit and link.remote is not None
-                and gateways_in(snapshot, link.remote.id)):
+        if (
+            link.is_usable
+            and link.local_side.use_remote_gateways
+            and link.remote_side is not None
+            and link.remote_side.allow_gateway_transit
+            and link.remote is not None
+            and gateways_in(snapshot, link.remote.id)
+        ):
             return link
     return None
 
@@ -143,6 +158,7 @@ def reachable_gateway_prefixes(snapshot: Snapshot, vnet: VirtualNetwork) -> list
     found = [g for g in own_gateway_prefixes(snapshot, vnet.id) if g.connection.is_connected]
     hub = transit_hub(snapshot, vnet)
     if hub is not None and hub.remote is not None:
-        found.extend(g for g in own_gateway_prefixes(snapshot, hub.remote.id)
-                     if g.connection.is_connected)
+        found.extend(
+            g for g in own_gateway_prefixes(snapshot, hub.remote.id) if g.connection.is_connected
+        )
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from vnetdoctor.ingest.fields import Json, Reader, props
 from vnetdoctor.model.compute import (
     IpConfiguration,
     NetworkInterface,
@@ -63,7 +64,6 @@ from vnetdoctor.model.security import (
     SecurityRule,
 )
 from vnetdoctor.model.warnings import WarningKind
-from vnetdoctor.ingest.fields import Json, Reader, props
 
 # Resource types, lower-cased (Resource Graph lower-cases them; ARM compares case-insensitively).
 VIRTUAL_NETWORKS: Final = "microsoft.network/virtualnetworks"
@@ -95,7 +95,9 @@ CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
     ROUTES: (ROUTE_TABLES, "routes"),
     NIC_IP_CONFIGURATIONS: (NICS, "ipConfigurations"),
     "microsoft.network/loadbalancers/frontendipconfigurations": (
-        LOAD_BALANCERS, "frontendIPConfigurations"),
+        LOAD_BALANCERS,
+        "frontendIPConfigurations",
+    ),
     "microsoft.network/loadbalancers/backendaddresspools": (LOAD_BALANCERS, "backendAddressPools"),
     "microsoft.network/loadbalancers/loadbalancingrules": (LOAD_BALANCERS, "loadBalancingRules"),
     "microsoft.network/loadbalancers/probes": (LOAD_BALANCERS, "probes"),
@@ -121,7 +123,7 @@ def _child_id(r: Reader, obj: Json, parent: ResourceId, child_type: str, index: 
 
 
 def _objects(r: Reader, obj: Json, key: str, owner: object) -> list[tuple[int, Json]]:
-    out = []
+    out: list[tuple[int, Json]] = []
     for i, item in enumerate(r.list_(obj, key, owner)):
         if isinstance(item, dict):
             out.append((i, item))
@@ -164,10 +166,13 @@ def _prefixes_of(obj: Json, single: str, plural: str) -> list[Any]:
 # ---------------------------------------------------------------------------------------------
 # Virtual networks
 # ---------------------------------------------------------------------------------------------
-def _address_prefixes(r: Reader, p: Json, owner: object, problems: list[str]) -> tuple[IPNetwork, ...]:
+def _address_prefixes(
+    r: Reader, p: Json, owner: object, problems: list[str]
+) -> tuple[IPNetwork, ...]:
     space = r.dict_(p, "addressSpace", owner)
-    return _networks(r, r.list_(space, "addressPrefixes", owner), owner,
-                     "addressSpace.addressPrefixes", problems)
+    return _networks(
+        r, r.list_(space, "addressPrefixes", owner), owner, "addressSpace.addressPrefixes", problems
+    )
 
 
 def subnet_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> Subnet:
@@ -177,8 +182,12 @@ def subnet_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> Su
     raw_prefixes = _prefixes_of(p, "addressPrefix", "addressPrefixes")
     prefixes = _networks(r, raw_prefixes, rid, "addressPrefix", problems)
     if not raw_prefixes:
-        r.warn(WarningKind.MISSING_FIELD, "subnet has no address prefix", resource=rid,
-               field="addressPrefix")
+        r.warn(
+            WarningKind.MISSING_FIELD,
+            "subnet has no address prefix",
+            resource=rid,
+            field="addressPrefix",
+        )
         problems.append("addressPrefix")
     endpoints = tuple(
         ServiceEndpoint(
@@ -209,15 +218,22 @@ def subnet_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> Su
     )
 
 
-def peering_from_arm(r: Reader, obj: Json, vnet_id: ResourceId, index: int) -> VirtualNetworkPeering:
+def peering_from_arm(
+    r: Reader, obj: Json, vnet_id: ResourceId, index: int
+) -> VirtualNetworkPeering:
     rid = _child_id(r, obj, vnet_id, "virtualNetworkPeerings", index)
     p = props(obj)
     problems: list[str] = []
     remote_space = p.get("remoteAddressSpace") or p.get("remoteVirtualNetworkAddressSpace")
     remote_prefixes: tuple[IPNetwork, ...] = ()
     if isinstance(remote_space, dict):
-        remote_prefixes = _networks(r, r.list_(remote_space, "addressPrefixes", rid), rid,
-                                    "remoteAddressSpace.addressPrefixes", problems)
+        remote_prefixes = _networks(
+            r,
+            r.list_(remote_space, "addressPrefixes", rid),
+            rid,
+            "remoteAddressSpace.addressPrefixes",
+            problems,
+        )
     return VirtualNetworkPeering(
         id=rid,
         name=_name(r, obj, rid),
@@ -246,8 +262,7 @@ def virtual_network_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualNe
         address_prefixes=_address_prefixes(r, p, rid, problems),
         subnets=tuple(subnet_from_arm(r, s, rid, i) for i, s in _objects(r, p, "subnets", rid)),
         virtual_network_peerings=tuple(
-            peering_from_arm(r, s, rid, i)
-            for i, s in _objects(r, p, "virtualNetworkPeerings", rid)
+            peering_from_arm(r, s, rid, i) for i, s in _objects(r, p, "virtualNetworkPeerings", rid)
         ),
         dns_servers=r.strs(dhcp, "dnsServers", rid),
         provisioning_state=r.str_(p, "provisioningState", rid),
@@ -263,8 +278,9 @@ def _enum(
 ) -> Any:
     value = p.get(key)
     if value is None:
-        r.warn(WarningKind.MISSING_FIELD, f"required field {key} is absent", resource=owner,
-               field=key)
+        r.warn(
+            WarningKind.MISSING_FIELD, f"required field {key} is absent", resource=owner, field=key
+        )
         problems.append(key)
         return None
     return r.parsed(value, parse, owner, key, problems)
@@ -306,8 +322,9 @@ def security_rule_from_arm(
     def prefixes(single: str, plural: str) -> tuple[AddressPrefix, ...]:
         out = []
         for i, value in enumerate(_prefixes_of(p, single, plural)):
-            parsed = r.parsed(value, AddressPrefix.parse, rid, f"{plural}[{i}]" if i else single,
-                              problems)
+            parsed = r.parsed(
+                value, AddressPrefix.parse, rid, f"{plural}[{i}]" if i else single, problems
+            )
             if parsed is not None:
                 out.append(parsed)
         return tuple(out)
@@ -315,8 +332,9 @@ def security_rule_from_arm(
     def ports(single: str, plural: str) -> tuple[PortRange, ...]:
         out = []
         for i, value in enumerate(_prefixes_of(p, single, plural)):
-            parsed = r.parsed(value, PortRange.parse, rid, f"{plural}[{i}]" if i else single,
-                              problems)
+            parsed = r.parsed(
+                value, PortRange.parse, rid, f"{plural}[{i}]" if i else single, problems
+            )
             if parsed is not None:
                 out.append(parsed)
         return tuple(out)
@@ -324,8 +342,12 @@ def security_rule_from_arm(
     priority_raw = p.get("priority")
     priority = None
     if priority_raw is None:
-        r.warn(WarningKind.MISSING_FIELD, "required field priority is absent", resource=rid,
-               field="priority")
+        r.warn(
+            WarningKind.MISSING_FIELD,
+            "required field priority is absent",
+            resource=rid,
+            field="priority",
+        )
         problems.append("priority")
     else:
         priority = r.parsed(priority_raw, _parse_priority, rid, "priority", problems)
@@ -338,10 +360,12 @@ def security_rule_from_arm(
         protocol=_enum(r, p, "protocol", Protocol.parse, rid, problems),
         source_address_prefixes=prefixes("sourceAddressPrefix", "sourceAddressPrefixes"),
         destination_address_prefixes=prefixes(
-            "destinationAddressPrefix", "destinationAddressPrefixes"),
+            "destinationAddressPrefix", "destinationAddressPrefixes"
+        ),
         source_application_security_groups=r.refs(p, "sourceApplicationSecurityGroups", rid),
         destination_application_security_groups=r.refs(
-            p, "destinationApplicationSecurityGroups", rid),
+            p, "destinationApplicationSecurityGroups", rid
+        ),
         source_port_ranges=ports("sourcePortRange", "sourcePortRanges"),
         destination_port_ranges=ports("destinationPortRange", "destinationPortRanges"),
         description=r.str_(p, "description", rid),
@@ -353,8 +377,15 @@ def security_rule_from_arm(
 
 
 def _default_rule(
-    nsg_id: ResourceId, index: int, name: str, priority: int, direction: Direction,
-    access: Access, source: str, destination: str, description: str,
+    nsg_id: ResourceId,
+    index: int,
+    name: str,
+    priority: int,
+    direction: Direction,
+    access: Access,
+    source: str,
+    destination: str,
+    description: str,
 ) -> SecurityRule:
     return SecurityRule(
         id=nsg_id.child("defaultSecurityRules", name),
@@ -378,18 +409,64 @@ def default_security_rules(nsg_id: ResourceId) -> tuple[SecurityRule, ...]:
     inbound, outbound = Direction.INBOUND, Direction.OUTBOUND
     allow, deny = Access.ALLOW, Access.DENY
     return (
-        _default_rule(nsg_id, 0, "AllowVnetInBound", 65000, inbound, allow, "VirtualNetwork",
-                      "VirtualNetwork", "Allow inbound traffic from all VMs in VNET"),
-        _default_rule(nsg_id, 1, "AllowAzureLoadBalancerInBound", 65001, inbound, allow,
-                      "AzureLoadBalancer", "*", "Allow inbound traffic from azure load balancer"),
-        _default_rule(nsg_id, 2, "DenyAllInBound", 65500, inbound, deny, "*", "*",
-                      "Deny all inbound traffic"),
-        _default_rule(nsg_id, 3, "AllowVnetOutBound", 65000, outbound, allow, "VirtualNetwork",
-                      "VirtualNetwork", "Allow outbound traffic from all VMs to all VMs in VNET"),
-        _default_rule(nsg_id, 4, "AllowInternetOutBound", 65001, outbound, allow, "*",
-                      "Internet", "Allow outbound traffic from all VMs to Internet"),
-        _default_rule(nsg_id, 5, "DenyAllOutBound", 65500, outbound, deny, "*", "*",
-                      "Deny all outbound traffic"),
+        _default_rule(
+            nsg_id,
+            0,
+            "AllowVnetInBound",
+            65000,
+            inbound,
+            allow,
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow inbound traffic from all VMs in VNET",
+        ),
+        _default_rule(
+            nsg_id,
+            1,
+            "AllowAzureLoadBalancerInBound",
+            65001,
+            inbound,
+            allow,
+            "AzureLoadBalancer",
+            "*",
+            "Allow inbound traffic from azure load balancer",
+        ),
+        _default_rule(
+            nsg_id, 2, "DenyAllInBound", 65500, inbound, deny, "*", "*", "Deny all inbound traffic"
+        ),
+        _default_rule(
+            nsg_id,
+            3,
+            "AllowVnetOutBound",
+            65000,
+            outbound,
+            allow,
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow outbound traffic from all VMs to all VMs in VNET",
+        ),
+        _default_rule(
+            nsg_id,
+            4,
+            "AllowInternetOutBound",
+            65001,
+            outbound,
+            allow,
+            "*",
+            "Internet",
+            "Allow outbound traffic from all VMs to Internet",
+        ),
+        _default_rule(
+            nsg_id,
+            5,
+            "DenyAllOutBound",
+            65500,
+            outbound,
+            deny,
+            "*",
+            "*",
+            "Deny all outbound traffic",
+        ),
     )
 
 
@@ -409,9 +486,12 @@ def nsg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkSecurityGroup:
         # partial export (a template, a trimmed query). They cannot be removed, so they apply.
         defaults = default_security_rules(rid)
         assumed = True
-        r.warn(WarningKind.DEFAULT_ASSUMED,
-               "defaultSecurityRules absent; Azure's six default rules assumed", resource=rid,
-               field="defaultSecurityRules")
+        r.warn(
+            WarningKind.DEFAULT_ASSUMED,
+            "defaultSecurityRules absent; Azure's six default rules assumed",
+            resource=rid,
+            field="defaultSecurityRules",
+        )
     return NetworkSecurityGroup(
         id=rid,
         name=_name(r, obj, rid),
@@ -425,8 +505,9 @@ def nsg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkSecurityGroup:
 
 
 def asg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> ApplicationSecurityGroup:
-    return ApplicationSecurityGroup(id=rid, name=_name(r, obj, rid),
-                                    location=r.str_(obj, "location", rid))
+    return ApplicationSecurityGroup(
+        id=rid, name=_name(r, obj, rid), location=r.str_(obj, "location", rid)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,8 +520,12 @@ def route_from_arm(r: Reader, obj: Json, table_id: ResourceId, index: int) -> Ro
     prefix_raw = p.get("addressPrefix")
     prefix = None
     if prefix_raw is None:
-        r.warn(WarningKind.MISSING_FIELD, "route has no addressPrefix", resource=rid,
-               field="addressPrefix")
+        r.warn(
+            WarningKind.MISSING_FIELD,
+            "route has no addressPrefix",
+            resource=rid,
+            field="addressPrefix",
+        )
         problems.append("addressPrefix")
     else:
         prefix = r.parsed(prefix_raw, AddressPrefix.parse, rid, "addressPrefix", problems)
@@ -476,7 +561,9 @@ def route_table_from_arm(r: Reader, obj: Json, rid: ResourceId) -> RouteTable:
 # ---------------------------------------------------------------------------------------------
 # Compute
 # ---------------------------------------------------------------------------------------------
-def ip_configuration_from_arm(r: Reader, obj: Json, nic_id: ResourceId, index: int) -> IpConfiguration:
+def ip_configuration_from_arm(
+    r: Reader, obj: Json, nic_id: ResourceId, index: int
+) -> IpConfiguration:
     rid = _child_id(r, obj, nic_id, "ipConfigurations", index)
     p = props(obj)
     problems: list[str] = []
@@ -537,8 +624,9 @@ def _power_state(r: Reader, obj: Json, p: Json, rid: ResourceId) -> str | None:
         candidates.append(extended["instanceView"])
     for view in candidates:
         state = view.get("powerState")
-        if isinstance(state, dict) and isinstance(state.get("code"), str):
-            return state["code"].split("/", 1)[-1]
+        code = state.get("code") if isinstance(state, dict) else None
+        if isinstance(code, str):
+            return code.split("/", 1)[-1]
         for status in view.get("statuses") or ():
             code = status.get("code") if isinstance(status, dict) else None
             if isinstance(code, str) and code.casefold().startswith("powerstate/"):
@@ -558,8 +646,11 @@ def vm_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualMachine:
         if not isinstance(nic_id, str) or not nic_id.strip():
             r.bad(rid, f"networkProfile.networkInterfaces[{i}]", item, "reference without id")
             continue
-        refs.append(NetworkInterfaceReference(
-            id=r.rid(nic_id), primary=r.opt_bool(props(item), "primary", rid)))
+        refs.append(
+            NetworkInterfaceReference(
+                id=r.rid(nic_id), primary=r.opt_bool(props(item), "primary", rid)
+            )
+        )
     storage = r.dict_(p, "storageProfile", rid)
     os_disk = r.dict_(storage, "osDisk", rid)
     os_profile = r.dict_(p, "osProfile", rid)
@@ -617,7 +708,8 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
 
     frontends = tuple(
         FrontendIpConfiguration(
-            id=cid, name=name_of(cid),
+            id=cid,
+            name=name_of(cid),
             private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
             public_ip_address=r.ref(cp, "publicIPAddress", cid),
             public_ip_prefix=r.ref(cp, "publicIPPrefix", cid),
@@ -631,26 +723,34 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
         addresses = []
         for _, a in _objects(r, cp, "loadBalancerBackendAddresses", cid):
             ap = props(a)
-            addresses.append(LoadBalancerBackendAddress(
-                name=r.str_(a, "name", cid),
-                ip_address=_ip(r, ap, "ipAddress", cid, problems),
-                virtual_network=r.ref(ap, "virtualNetwork", cid),
-                subnet=r.ref(ap, "subnet", cid),
-                network_interface_ip_configuration=r.ref(
-                    ap, "networkInterfaceIPConfiguration", cid),
-            ))
-        pools.append(BackendAddressPool(
-            id=cid, name=name_of(cid),
-            backend_ip_configurations=r.refs(cp, "backendIPConfigurations", cid),
-            load_balancer_backend_addresses=tuple(addresses),
-        ))
+            addresses.append(
+                LoadBalancerBackendAddress(
+                    name=r.str_(a, "name", cid),
+                    ip_address=_ip(r, ap, "ipAddress", cid, problems),
+                    virtual_network=r.ref(ap, "virtualNetwork", cid),
+                    subnet=r.ref(ap, "subnet", cid),
+                    network_interface_ip_configuration=r.ref(
+                        ap, "networkInterfaceIPConfiguration", cid
+                    ),
+                )
+            )
+        pools.append(
+            BackendAddressPool(
+                id=cid,
+                name=name_of(cid),
+                backend_ip_configurations=r.refs(cp, "backendIPConfigurations", cid),
+                load_balancer_backend_addresses=tuple(addresses),
+            )
+        )
     rules = tuple(
         LoadBalancingRule(
-            id=cid, name=name_of(cid),
+            id=cid,
+            name=name_of(cid),
             frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
             backend_address_pools=tuple(
                 x for x in (r.ref(cp, "backendAddressPool", cid),) if x is not None
-            ) + r.refs(cp, "backendAddressPools", cid),
+            )
+            + r.refs(cp, "backendAddressPools", cid),
             probe=r.ref(cp, "probe", cid),
             protocol=r.str_(cp, "protocol", cid),
             frontend_port=r.int_(cp, "frontendPort", cid),
@@ -666,7 +766,8 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
     )
     outbound = tuple(
         OutboundRule(
-            id=cid, name=name_of(cid),
+            id=cid,
+            name=name_of(cid),
             frontend_ip_configurations=r.refs(cp, "frontendIPConfigurations", cid),
             backend_address_pool=r.ref(cp, "backendAddressPool", cid),
             protocol=r.str_(cp, "protocol", cid),
@@ -679,7 +780,8 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
     )
     probes = tuple(
         Probe(
-            id=cid, name=name_of(cid),
+            id=cid,
+            name=name_of(cid),
             protocol=r.str_(cp, "protocol", cid),
             port=r.int_(cp, "port", cid),
             request_path=r.str_(cp, "requestPath", cid),
@@ -691,7 +793,8 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
     )
     nat_rules = tuple(
         InboundNatRule(
-            id=cid, name=name_of(cid),
+            id=cid,
+            name=name_of(cid),
             frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
             backend_ip_configuration=r.ref(cp, "backendIPConfiguration", cid),
             backend_address_pool=r.ref(cp, "backendAddressPool", cid),
@@ -747,8 +850,9 @@ def _bgp(r: Reader, p: Json, rid: ResourceId) -> BgpSettings | None:
     bgp = p.get("bgpSettings")
     if not isinstance(bgp, dict):
         return None
-    return BgpSettings(asn=r.int_(bgp, "asn", rid),
-                       bgp_peering_address=r.str_(bgp, "bgpPeeringAddress", rid))
+    return BgpSettings(
+        asn=r.int_(bgp, "asn", rid), bgp_peering_address=r.str_(bgp, "bgpPeeringAddress", rid)
+    )
 
 
 def vnet_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualNetworkGateway:
@@ -758,11 +862,15 @@ def vnet_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualNetwo
     for i, c in _objects(r, p, "ipConfigurations", rid):
         cid = _child_id(r, c, rid, "ipConfigurations", i)
         cp = props(c)
-        ipcs.append(VirtualNetworkGatewayIpConfiguration(
-            id=cid, name=_name(r, c, cid), subnet=r.ref(cp, "subnet", cid),
-            public_ip_address=r.ref(cp, "publicIPAddress", cid),
-            private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
-        ))
+        ipcs.append(
+            VirtualNetworkGatewayIpConfiguration(
+                id=cid,
+                name=_name(r, c, cid),
+                subnet=r.ref(cp, "subnet", cid),
+                public_ip_address=r.ref(cp, "publicIPAddress", cid),
+                private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
+            )
+        )
     sku = p.get("sku")
     return VirtualNetworkGateway(
         id=rid,
@@ -789,8 +897,13 @@ def local_network_gateway_from_arm(r: Reader, obj: Json, rid: ResourceId) -> Loc
         location=r.str_(obj, "location", rid),
         gateway_ip_address=r.str_(p, "gatewayIpAddress", rid),
         fqdn=r.str_(p, "fqdn", rid),
-        address_prefixes=_networks(r, r.list_(space, "addressPrefixes", rid), rid,
-                                   "localNetworkAddressSpace.addressPrefixes", problems),
+        address_prefixes=_networks(
+            r,
+            r.list_(space, "addressPrefixes", rid),
+            rid,
+            "localNetworkAddressSpace.addressPrefixes",
+            problems,
+        ),
         bgp_settings=_bgp(r, p, rid),
         provisioning_state=r.str_(p, "provisioningState", rid),
         problems=tuple(problems),

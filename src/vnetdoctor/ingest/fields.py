@@ -146,7 +146,7 @@ class Reader:
                 return None
         if isinstance(value, str) and value.strip():
             return self.rid(value)
-        self.bad(owner, key, value, "expected a reference {\"id\": \"...\"}")
+        self.bad(owner, key, value, 'expected a reference {"id": "..."}')
         return None
 
     def refs(self, obj: Json, key: str, owner: object) -> tuple[ResourceId, ...]:
@@ -156,14 +156,18 @@ class Reader:
             if isinstance(value, str) and value.strip():
                 out.append(self.rid(value))
             else:
-                self.bad(owner, f"{key}[{i}]", item, "expected a reference {\"id\": \"...\"}")
+                self.bad(owner, f"{key}[{i}]", item, 'expected a reference {"id": "..."}')
         return tuple(out)
 
     def parsed(
-        self, value: object, parse: Callable[[str], T], owner: object, field: str,
+        self,
+        value: object,
+        parse: Callable[[str], T],
+        owner: object,
+        field: str,
         problems: list[str],
     ) -> T | None:
-        """Parse a string with ``parse``; on failure warn, note ``field`` as a problem, return None."""
+        """Parse with ``parse``; on failure warn, note ``field`` as a problem, return None."""
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             self.bad(owner, field, value, "expected a string")
             problems.append(field)

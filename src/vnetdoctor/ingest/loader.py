@@ -25,7 +25,7 @@ import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest import arm
-from vnetdoctor.ingest.fields import Reader, props
+from vnetdoctor.ingest.fields import Reader
 from vnetdoctor.model.classic import ClassicVirtualMachine
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.snapshot import Snapshot
@@ -70,9 +70,23 @@ def load_snapshot(paths: PathArg | Sequence[PathArg]) -> Snapshot:
             _collect_file(path, explicit, col)
         if not col.top and not col.classic and not col.children and not col.other:
             # An empty export is a valid, if unhelpful, estate; say so rather than fail.
-            col.warnings.append(IngestWarning.of(
-                WarningKind.SKIPPED_INPUT, "no Azure resources found in the input",
-                path=", ".join(str(p) for p in items)))
+            col.warnings.append(
+                IngestWarning.of(
+                    WarningKind.SKIPPED_INPUT,
+                    "no Azure resources found in the input",
+                    path=", ".join(str(p) for p in items),
+                )
+            )
+        _merge_children(col)
+        return _build(col)
+
+
+def snapshot_from_json(document: Any, *, source: str = "<memory>") -> Snapshot:
+    """Build a snapshot from already-parsed JSON in any accepted shape (a list of resources,
+    ``{"value": [...]}``, ``{"data": [...]}``, one resource), e.g. an SDK response."""
+    col = _Collected()
+    with _gc_paused():
+        _collect_document(document, source, True, col)
         _merge_children(col)
         return _build(col)
 
@@ -97,8 +111,10 @@ def _expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
         path = Path(item)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SNAPSHOT_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SNAPSHOT_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
@@ -155,13 +171,18 @@ def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
         raise SnapshotParseError("not JSON or XML (expected '[', '{' or '<' first)", path=shown)
     doc = _decode_json(data, shown)
     del data
+    _collect_document(doc, shown, explicit, col)
+
+
+def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> None:
     try:
         resources = _resources_of(doc, shown)
     except SnapshotParseError as exc:
         if explicit:
             raise
-        col.warnings.append(IngestWarning.of(WarningKind.SKIPPED_INPUT,
-                                             f"file skipped: {exc.detail}", path=shown))
+        col.warnings.append(
+            IngestWarning.of(WarningKind.SKIPPED_INPUT, f"file skipped: {exc.detail}", path=shown)
+        )
         return
     del doc
     col.sources.append(shown)
@@ -177,10 +198,15 @@ def _collect_xml(data: bytes, path: str, explicit: bool, col: _Collected) -> Non
         if explicit:
             raise SnapshotParseError(
                 "XML that is not a Service Management deployment (Get Deployment response)",
-                path=path)
-        col.warnings.append(IngestWarning.of(
-            WarningKind.SKIPPED_INPUT, "file skipped: XML that is not a Service Management "
-            "deployment", path=path))
+                path=path,
+            )
+        col.warnings.append(
+            IngestWarning.of(
+                WarningKind.SKIPPED_INPUT,
+                "file skipped: XML that is not a Service Management deployment",
+                path=path,
+            )
+        )
         return
     col.sources.append(path)
     col.classic.extend(classic.classic_vms_from_xml(data, path=path, warn=col.warnings.append))
@@ -205,10 +231,14 @@ def _resources_of(doc: Any, path: str) -> list[Any]:
     if "resources" in doc and ("$schema" in doc or "contentVersion" in doc):
         raise SnapshotParseError(
             "this is an ARM template, not resource state; export with `az resource list`, "
-            "`az graph query` or `vnetdoctor collect`", path=path)
+            "`az graph query` or `vnetdoctor collect`",
+            path=path,
+        )
     raise SnapshotParseError(
         'expected an array of ARM resources, {"value": [...]}, {"data": [...]} or one resource '
-        f"object; found an object with keys {sorted(doc)[:8]}", path=path)
+        f"object; found an object with keys {sorted(doc)[:8]}",
+        path=path,
+    )
 
 
 def _table_rows(table: dict[str, Any], path: str) -> list[Any]:
@@ -223,8 +253,9 @@ def _table_rows(table: dict[str, Any], path: str) -> list[Any]:
     out = []
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(names):
-            raise SnapshotParseError(f"Resource Graph row {i} does not match the columns",
-                                     path=path)
+            raise SnapshotParseError(
+                f"Resource Graph row {i} does not match the columns", path=path
+            )
         out.append(dict(zip(names, row, strict=True)))
     return out
 
@@ -243,24 +274,28 @@ def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Co
     if raw_type is None:
         raw_type = rid.type  # old API versions omit `type` on child resources
     if not isinstance(raw_type, str) or not raw_type.strip():
-        raise SnapshotParseError(f"{where} has no 'type'", path=path, resource_id=raw_id,
-                                 field="type")
+        raise SnapshotParseError(
+            f"{where} has no 'type'", path=path, resource_id=raw_id, field="type"
+        )
     rtype = raw_type.strip().casefold()
     raw = _Raw(rtype, item, path)
     if rtype in arm.CONVERTERS:
         if rid in col.top:
-            col.warnings.append(IngestWarning.of(
-                WarningKind.DUPLICATE_RESOURCE,
-                f"given more than once; the copy in {path} is used", resource=str(rid),
-                path=col.top[rid].path))
+            col.warnings.append(
+                IngestWarning.of(
+                    WarningKind.DUPLICATE_RESOURCE,
+                    f"given more than once; the copy in {path} is used",
+                    resource=str(rid),
+                    path=col.top[rid].path,
+                )
+            )
         col.top[rid] = raw
     elif rtype in arm.CHILD_ARRAYS:
         col.children.append((rid, raw))
     elif rtype == arm.CLASSIC_VIRTUAL_MACHINES:
         from vnetdoctor.ingest import classic
 
-        col.classic.append(classic.classic_vm_from_arm(item, path=path,
-                                                       warn=col.warnings.append))
+        col.classic.append(classic.classic_vm_from_arm(item, path=path, warn=col.warnings.append))
     else:
         col.other[raw_type] = col.other.get(raw_type, 0) + 1
 
@@ -272,10 +307,14 @@ def _merge_children(col: _Collected) -> None:
         parent_id = rid.parent
         parent = col.top.get(parent_id) if parent_id is not None else None
         if parent is None or parent.type != parent_type:
-            col.warnings.append(IngestWarning.of(
-                WarningKind.ORPHAN_CHILD,
-                "child resource given without its parent; it cannot be used alone",
-                resource=str(rid), path=raw.path))
+            col.warnings.append(
+                IngestWarning.of(
+                    WarningKind.ORPHAN_CHILD,
+                    "child resource given without its parent; it cannot be used alone",
+                    resource=str(rid),
+                    path=raw.path,
+                )
+            )
             continue
         holder = parent.body.get("properties")
         if not isinstance(holder, dict):
@@ -312,15 +351,23 @@ def _build(col: _Collected) -> Snapshot:
     classic_vms: dict[ResourceId, ClassicVirtualMachine] = {}
     for vm in col.classic:
         if vm.id in classic_vms:
-            col.warnings.append(IngestWarning.of(
-                WarningKind.DUPLICATE_RESOURCE, "classic VM given more than once; the last "
-                "copy is used", resource=str(vm.id), path=vm.path))
+            col.warnings.append(
+                IngestWarning.of(
+                    WarningKind.DUPLICATE_RESOURCE,
+                    "classic VM given more than once; the last copy is used",
+                    resource=str(vm.id),
+                    path=vm.path,
+                )
+            )
         classic_vms[vm.id] = vm
     for type_name, count in sorted(col.other.items()):
-        col.warnings.append(IngestWarning.of(
-            WarningKind.UNSUPPORTED_TYPE,
-            f"{count} resource(s) of type {type_name} kept but not used by the analysis",
-            value=type_name))
+        col.warnings.append(
+            IngestWarning.of(
+                WarningKind.UNSUPPORTED_TYPE,
+                f"{count} resource(s) of type {type_name} kept but not used by the analysis",
+                value=type_name,
+            )
+        )
     snapshot = Snapshot(
         **tables,
         classic_virtual_machines=classic_vms,
@@ -334,30 +381,49 @@ def _build(col: _Collected) -> Snapshot:
 
 
 def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
-    def dangling(owner: ResourceId, field_name: str, target: ResourceId, what: str
-                 ) -> IngestWarning:
+    def dangling(
+        owner: ResourceId, field_name: str, target: ResourceId, what: str
+    ) -> IngestWarning:
         return IngestWarning.of(
             WarningKind.DANGLING_REFERENCE,
             f"refers to {what} {target.name!r}, which is not in the snapshot",
-            resource=str(owner), field=field_name, value=str(target))
+            resource=str(owner),
+            field=field_name,
+            value=str(target),
+        )
 
     subnets = s.subnets
     for vm in s.virtual_machines.values():
         for i, ref in enumerate(vm.network_interfaces):
             if ref.id not in s.network_interfaces:
-                yield dangling(vm.id, f"properties.networkProfile.networkInterfaces[{i}]",
-                               ref.id, "network interface")
+                yield dangling(
+                    vm.id,
+                    f"properties.networkProfile.networkInterfaces[{i}]",
+                    ref.id,
+                    "network interface",
+                )
     for nic in s.network_interfaces.values():
-        if nic.network_security_group and nic.network_security_group not in s.network_security_groups:
-            yield dangling(nic.id, "properties.networkSecurityGroup",
-                           nic.network_security_group, "network security group")
+        if (
+            nic.network_security_group
+            and nic.network_security_group not in s.network_security_groups
+        ):
+            yield dangling(
+                nic.id,
+                "properties.networkSecurityGroup",
+                nic.network_security_group,
+                "network security group",
+            )
         for ipc in nic.ip_configurations:
             base = f"properties.ipConfigurations[{ipc.index}].properties"
             if ipc.subnet is not None and ipc.subnet not in subnets:
                 yield dangling(nic.id, f"{base}.subnet", ipc.subnet, "subnet")
-            if ipc.public_ip_address is not None and ipc.public_ip_address not in s.public_ip_addresses:
-                yield dangling(nic.id, f"{base}.publicIPAddress", ipc.public_ip_address,
-                               "public IP address")
+            if (
+                ipc.public_ip_address is not None
+                and ipc.public_ip_address not in s.public_ip_addresses
+            ):
+                yield dangling(
+                    nic.id, f"{base}.publicIPAddress", ipc.public_ip_address, "public IP address"
+                )
     for vnet in s.virtual_networks.values():
         for sub in vnet.subnets:
             base = f"properties.subnets[{sub.index}].properties"
@@ -368,15 +434,18 @@ def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
             ):
                 target = getattr(sub, attr)
                 if target is not None and target not in table:
-                    key = {"network_security_group": "networkSecurityGroup",
-                           "route_table": "routeTable", "nat_gateway": "natGateway"}[attr]
+                    key = {
+                        "network_security_group": "networkSecurityGroup",
+                        "route_table": "routeTable",
+                        "nat_gateway": "natGateway",
+                    }[attr]
                     yield dangling(vnet.id, f"{base}.{key}", target, what)
         for peering in vnet.virtual_network_peerings:
             remote = peering.remote_virtual_network
             if remote is not None and remote not in s.virtual_networks:
                 yield dangling(
-                    peering.id,
-                    "properties.remoteVirtualNetwork", remote, "virtual network")
+                    peering.id, "properties.remoteVirtualNetwork", remote, "virtual network"
+                )
     for conn in s.connections.values():
         for field_name, target in (
             ("properties.virtualNetworkGateway1", conn.virtual_network_gateway1),
@@ -386,8 +455,7 @@ def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
                 yield dangling(conn.id, field_name, target, "virtual network gateway")
         lng = conn.local_network_gateway2
         if lng is not None and lng not in s.local_network_gateways:
-            yield dangling(conn.id, "properties.localNetworkGateway2", lng,
-                           "local network gateway")
+            yield dangling(conn.id, "properties.localNetworkGateway2", lng, "local network gateway")
 
 
-__all__ = ["load_snapshot", "props"]
+__all__ = ["load_snapshot", "snapshot_from_json"]

@@ -1,6 +1,11 @@
 """The immutable domain model: Azure's nouns as frozen value objects. No I/O happens here."""
 
-from vnetdoctor.model.classic import AclAction, ClassicEndpoint, ClassicVirtualMachine, EndpointAclRule
+from vnetdoctor.model.classic import (
+    AclAction,
+    ClassicEndpoint,
+    ClassicVirtualMachine,
+    EndpointAclRule,
+)
 from vnetdoctor.model.compute import (
     IpConfiguration,
     NetworkInterface,

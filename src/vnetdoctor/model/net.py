@@ -30,7 +30,7 @@ class Protocol(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Protocol:
-        """Accept Azure's spellings in any case, plus ``Any``/``All`` as effective rules write ``*``."""
+        """Azure's spellings in any case, plus ``Any``/``All`` (effective rules write ``*``)."""
         folded = text.strip().casefold()
         if folded in {"*", "any", "all"}:
             return cls.ANY
@@ -44,7 +44,13 @@ class Protocol(StrEnum):
         return _IANA.get(self)
 
 
-_IANA: Final = {Protocol.TCP: 6, Protocol.UDP: 17, Protocol.ICMP: 1, Protocol.ESP: 50, Protocol.AH: 51}
+_IANA: Final = {
+    Protocol.TCP: 6,
+    Protocol.UDP: 17,
+    Protocol.ICMP: 1,
+    Protocol.ESP: 50,
+    Protocol.AH: 51,
+}
 
 
 class PortRange(msgspec.Struct, frozen=True, order=True, gc=False):
@@ -144,7 +150,7 @@ def parse_ip(text: str) -> IPAddress:
 
 
 def parse_network(text: str) -> IPNetwork:
-    """Parse an address prefix as Azure writes it in address spaces and routes (host bits allowed)."""
+    """Parse a prefix as Azure writes it in address spaces and routes (host bits allowed)."""
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
     except (ValueError, AttributeError):

@@ -55,7 +55,8 @@ class SecurityRule(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     @property
     def rule_name(self) -> str:
-        """The name as Network Watcher reports it: ``securityRules/NAME`` or ``defaultSecurityRules/NAME``."""
+        """The name as Network Watcher reports it: ``securityRules/NAME`` or
+        ``defaultSecurityRules/NAME``."""
         array = "defaultSecurityRules" if self.is_default else "securityRules"
         return f"{array}/{self.name}"
 

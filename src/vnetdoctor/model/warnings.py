@@ -60,8 +60,13 @@ class IngestWarning(msgspec.Struct, frozen=True, kw_only=True, order=True):
     ) -> IngestWarning:
         shown = None if value is None else _short(value)
         return cls(
-            code=_BY_KIND[kind], kind=kind, message=message, resource=resource, field=field,
-            value=shown, path=path,
+            code=_BY_KIND[kind],
+            kind=kind,
+            message=message,
+            resource=resource,
+            field=field,
+            value=shown,
+            path=path,
         )
 
     def __str__(self) -> str:

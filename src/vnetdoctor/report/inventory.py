@@ -17,8 +17,18 @@ def _name(value: str | None) -> str:
 
 def render_inventory(inv: Inventory, console: Console) -> None:
     table = Table(title=f"{len(inv.vms)} virtual machines", title_justify="left")
-    for header in ("VM", "Power", "OS", "NIC", "Private IP", "Public IP", "VNet / subnet",
-                   "NIC NSG", "Subnet NSG", "Route table"):
+    for header in (
+        "VM",
+        "Power",
+        "OS",
+        "NIC",
+        "Private IP",
+        "Public IP",
+        "VNet / subnet",
+        "NIC NSG",
+        "Subnet NSG",
+        "Route table",
+    ):
         table.add_column(header, overflow="fold")
     for vm in inv.vms:
         power = vm.power_state or "unknown"
@@ -29,10 +39,15 @@ def render_inventory(inv: Inventory, console: Console) -> None:
             nic_name = nic.name if nic.found else f"{nic.name} (not in snapshot)"
             where = "/".join(p for p in (_name(nic.vnet), _name(nic.subnet)) if p)
             table.add_row(
-                cell(vm.name if first else ""), cell(power if first else ""),
-                cell((vm.os_type or "") if first else ""), cell(nic_name),
-                cell(", ".join(nic.private_ip_addresses)), cell(", ".join(nic.public_ip_addresses)),
-                cell(where), cell(_name(nic.nsg)), cell(_name(nic.subnet_nsg)),
+                cell(vm.name if first else ""),
+                cell(power if first else ""),
+                cell((vm.os_type or "") if first else ""),
+                cell(nic_name),
+                cell(", ".join(nic.private_ip_addresses)),
+                cell(", ".join(nic.public_ip_addresses)),
+                cell(where),
+                cell(_name(nic.nsg)),
+                cell(_name(nic.subnet_nsg)),
                 cell(_name(nic.route_table)),
             )
             first = False

@@ -77,8 +77,9 @@ def emit(
     target = stream if stream is not None else sys.stdout
     # Tables wider than 80 columns are the norm here; when piped, do not squeeze them.
     width = None if target.isatty() else 200
-    console = Console(file=target, width=width, soft_wrap=False, highlight=False, emoji=False,
-                      markup=False)
+    console = Console(
+        file=target, width=width, soft_wrap=False, highlight=False, emoji=False, markup=False
+    )
     if fmt is OutputFormat.NONE:
         return
     if fmt is OutputFormat.TEXT and not query:

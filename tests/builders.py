@@ -1,0 +1,150 @@
+"""Small ARM JSON builders for ingest tests (the shapes Azure returns, trimmed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUB = "/subscriptions/11111111-2222-3333-4444-555555555555"
+RG = f"{SUB}/resourceGroups/rg-test/providers"
+
+
+def vnet(
+    name: str = "vnet1",
+    prefix: str = "10.0.0.0/16",
+    subnets: list[dict[str, Any]] | None = None,
+    **props: Any,
+) -> dict[str, Any]:
+    vid = f"{RG}/Microsoft.Network/virtualNetworks/{name}"
+    return {
+        "id": vid,
+        "name": name,
+        "type": "Microsoft.Network/virtualNetworks",
+        "location": "westeurope",
+        "properties": {
+            "addressSpace": {"addressPrefixes": [prefix]},
+            "subnets": subnets if subnets is not None else [subnet(vid, "default", "10.0.0.0/24")],
+            "virtualNetworkPeerings": [],
+            **props,
+        },
+    }
+
+
+def subnet(vnet_id: str, name: str, prefix: str, **props: Any) -> dict[str, Any]:
+    return {
+        "id": f"{vnet_id}/subnets/{name}",
+        "name": name,
+        "properties": {"addressPrefix": prefix, **props},
+    }
+
+
+_DEFAULTS = [
+    ("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork"),
+    ("AllowAzureLoadBalancerInBound", 65001, "Inbound", "Allow", "AzureLoadBalancer", "*"),
+    ("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*"),
+    ("AllowVnetOutBound", 65000, "Outbound", "Allow", "VirtualNetwork", "VirtualNetwork"),
+    ("AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "Internet"),
+    ("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*"),
+]
+
+
+def default_rules(nsg_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{nsg_id}/defaultSecurityRules/{n}",
+            "name": n,
+            "properties": {
+                "protocol": "*",
+                "sourcePortRange": "*",
+                "destinationPortRange": "*",
+                "sourceAddressPrefix": src,
+                "destinationAddressPrefix": dst,
+                "access": access,
+                "priority": prio,
+                "direction": direction,
+            },
+        }
+        for n, prio, direction, access, src, dst in _DEFAULTS
+    ]
+
+
+def nsg(
+    name: str = "nsg1", rules: list[dict[str, Any]] | None = None, *, defaults: bool = True
+) -> dict[str, Any]:
+    nid = f"{RG}/Microsoft.Network/networkSecurityGroups/{name}"
+    props: dict[str, Any] = {"securityRules": rules or []}
+    if defaults:
+        props["defaultSecurityRules"] = default_rules(nid)
+    return {
+        "id": nid,
+        "name": name,
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "location": "westeurope",
+        "properties": props,
+    }
+
+
+def rule(name: str, priority: int = 100, **props: Any) -> dict[str, Any]:
+    base = {
+        "protocol": "Tcp",
+        "sourcePortRange": "*",
+        "destinationPortRange": "22",
+        "sourceAddressPrefix": "*",
+        "destinationAddressPrefix": "*",
+        "access": "Allow",
+        "priority": priority,
+        "direction": "Inbound",
+    }
+    base.update(props)
+    return {"name": name, "properties": base}
+
+
+def nic(
+    name: str = "nic1", ip: str = "10.0.0.4", subnet_id: str | None = None, **props: Any
+) -> dict[str, Any]:
+    subnet_id = subnet_id or f"{RG}/Microsoft.Network/virtualNetworks/vnet1/subnets/default"
+    nid = f"{RG}/Microsoft.Network/networkInterfaces/{name}"
+    return {
+        "id": nid,
+        "name": name,
+        "type": "Microsoft.Network/networkInterfaces",
+        "location": "westeurope",
+        "properties": {
+            "ipConfigurations": [
+                {
+                    "id": f"{nid}/ipConfigurations/ipconfig1",
+                    "name": "ipconfig1",
+                    "properties": {
+                        "privateIPAddress": ip,
+                        "subnet": {"id": subnet_id},
+                        "primary": True,
+                    },
+                }
+            ],
+            **props,
+        },
+    }
+
+
+def vm(
+    name: str = "vm1", nics: list[str] | None = None, power: str | None = "running"
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": f"{RG}/Microsoft.Compute/virtualMachines/{name}",
+        "name": name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": "westeurope",
+        "properties": {
+            "networkProfile": {
+                "networkInterfaces": [
+                    {"id": f"{RG}/Microsoft.Network/networkInterfaces/{n}"}
+                    for n in (nics or ["nic1"])
+                ]
+            },
+            "storageProfile": {"osDisk": {"osType": "Linux"}},
+        },
+    }
+    if power is not None:
+        body["properties"]["instanceView"] = {
+            "statuses": [{"code": "ProvisioningState/succeeded"}, {"code": f"PowerState/{power}"}]
+        }
+    return body
