@@ -143,7 +143,9 @@ def inventory(snapshot: Snapshot) -> Inventory:
             id=str(cvm.id),
             found=True,
             private_ip_addresses=tuple(str(a) for a in (cvm.private_ip_address,) if a is not None),
-            public_ip_addresses=tuple(str(a) for a in cvm.public_ip_addresses),
+            public_ip_addresses=tuple(
+                str(a) for a in (*cvm.instance_public_ip_addresses, *cvm.virtual_ip_addresses)
+            ),
             subnet=", ".join(cvm.subnet_names) or None,
             vnet=vnet,
         )

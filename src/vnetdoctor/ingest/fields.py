@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from vnetdoctor.model.ids import ResourceId
+from vnetdoctor.model.ids import ResourceId, fold
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ class Reader:
 
     # -- ids --------------------------------------------------------------------------------------
     def rid(self, text: str) -> ResourceId:
-        key = text.strip().rstrip("/").casefold()
+        key = fold(text.strip().rstrip("/"))
         found = self._ids.get(key)
         if found is None:
             found = ResourceId(text)

@@ -27,7 +27,7 @@ from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest import arm
 from vnetdoctor.ingest.fields import Reader
 from vnetdoctor.model.classic import ClassicVirtualMachine
-from vnetdoctor.model.ids import ResourceId
+from vnetdoctor.model.ids import ResourceId, fold
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
@@ -332,7 +332,7 @@ def _merge_children(col: _Collected) -> None:
 
 
 def _same_id(value: Any, rid: ResourceId) -> bool:
-    return isinstance(value, str) and value.strip().rstrip("/").casefold() == rid.key
+    return isinstance(value, str) and fold(value.strip().rstrip("/")) == rid.key
 
 
 # ---------------------------------------------------------------------------------------------

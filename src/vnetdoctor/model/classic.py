@@ -45,6 +45,11 @@ class ClassicVirtualMachine(msgspec.Struct, frozen=True, kw_only=True, gc=False)
     ``id`` is the ARM id when the VM came through ARM, else a synthetic id
     ``/classic/hostedservices/{service}/deployments/{deployment}/roles/{role}`` so that it can be
     named and indexed like any other resource.
+
+    Public addresses come in two kinds that must not be mixed: an *instance-level* public IP
+    reaches the VM on every port, while a deployment *virtual IP* reaches it only through an input
+    endpoint. ``endpoints_complete`` is false when an endpoint could not be read, so that "no
+    endpoint for this port" is never claimed with false certainty.
     """
 
     id: ResourceId
@@ -56,10 +61,12 @@ class ClassicVirtualMachine(msgspec.Struct, frozen=True, kw_only=True, gc=False)
     instance_status: str | None = None
     power_state: str | None = None
     private_ip_address: IPAddress | None = None
-    public_ip_addresses: tuple[IPAddress, ...] = ()
+    instance_public_ip_addresses: tuple[IPAddress, ...] = ()
+    virtual_ip_addresses: tuple[IPAddress, ...] = ()
     virtual_network_name: str | None = None
     subnet_names: tuple[str, ...] = ()
     endpoints: tuple[ClassicEndpoint, ...] = ()
+    endpoints_complete: bool = True
     path: str | None = None
 
     @property

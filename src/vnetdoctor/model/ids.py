@@ -14,6 +14,15 @@ _RESOURCE_GROUPS = "resourcegroups"
 _PROVIDERS = "providers"
 
 
+def fold(text: str) -> str:
+    """Case-insensitive key, as ARM compares ids (ordinal, ignoring case).
+
+    Upper-casing first maps characters such as the dotless ``ı`` onto ``I`` the way an ordinal
+    ignore-case comparison does; ``casefold`` alone would keep them apart.
+    """
+    return text.upper().casefold()
+
+
 class ResourceId:
     """An ARM id such as ``/subscriptions/S/resourceGroups/RG/providers/NS/T/N[/T2/N2...]``.
 
@@ -32,7 +41,7 @@ class ResourceId:
         if len(text) > 1 and text.endswith("/"):
             text = text.rstrip("/")
         self._text = text
-        self._key = text.casefold()
+        self._key = fold(text)
 
     @classmethod
     def parse(cls, text: str) -> ResourceId:
@@ -49,7 +58,7 @@ class ResourceId:
         if isinstance(other, ResourceId):
             return self._key == other._key
         if isinstance(other, str):
-            return self._key == other.strip().rstrip("/").casefold()
+            return self._key == fold(other.strip().rstrip("/"))
         return NotImplemented
 
     def __hash__(self) -> int:
