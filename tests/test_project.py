@@ -14,8 +14,17 @@ SRC = REPO / "src" / "vnetdoctor"
 
 def test_public_api_matches_all() -> None:
     public = {name for name in dir(vnetdoctor) if not name.startswith("_")}
-    modules = {"cli", "commands", "engine", "errors", "ingest", "model", "report",
-               "resolve", "samples"}
+    modules = {
+        "cli",
+        "commands",
+        "engine",
+        "errors",
+        "ingest",
+        "model",
+        "report",
+        "resolve",
+        "samples",
+    }
     assert set(vnetdoctor.__all__) - {"__version__"} == public - modules
     for name in vnetdoctor.__all__:
         assert getattr(vnetdoctor, name) is not None

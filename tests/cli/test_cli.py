@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import nic, nsg, rule, vm, vnet
 from click.testing import CliRunner
 
-from builders import nic, nsg, rule, vm, vnet
 from vnetdoctor import __version__
 from vnetdoctor.cli import cli, main
 
@@ -18,7 +18,10 @@ from vnetdoctor.cli import cli, main
 def run(args: list[str]) -> tuple[int, str, str]:
     """Run ``main`` as the console script does, capturing exit code, stdout and stderr."""
     proc = subprocess.run(
-        [sys.executable, "-m", "vnetdoctor", *args], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "vnetdoctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
     return proc.returncode, proc.stdout, proc.stderr
@@ -44,13 +47,30 @@ def test_inventory_json_shape(estate: Path) -> None:
     assert nic_row["privateIPAddresses"] == ["10.0.0.4"]
     assert nic_row["subnet"].endswith("/virtualNetworks/vnet1/subnets/default")
     assert nic_row["vnet"].endswith("/virtualNetworks/vnet1")
-    assert {"name", "id", "privateIPAddresses", "subnet", "vnet", "nsg", "subnetNsg",
-            "routeTable"} <= set(nic_row)
+    assert {
+        "name",
+        "id",
+        "privateIPAddresses",
+        "subnet",
+        "vnet",
+        "nsg",
+        "subnetNsg",
+        "routeTable",
+    } <= set(nic_row)
 
 
 def test_query_like_az(estate: Path) -> None:
-    code, out, _ = run(["inventory", "-s", str(estate), "-o", "json", "--query",
-                        "vms[?powerState=='deallocated'].name"])
+    code, out, _ = run(
+        [
+            "inventory",
+            "-s",
+            str(estate),
+            "-o",
+            "json",
+            "--query",
+            "vms[?powerState=='deallocated'].name",
+        ]
+    )
     assert code == 0
     assert json.loads(out) == ["vm-off"]
     code, out, _ = run(["inventory", "-s", str(estate), "--query", "length(vms)"])
@@ -67,8 +87,11 @@ def test_text_output_prints_hostile_names_inert(estate: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [("[{\"id\": ", "malformed JSON"), ("{\"foo\": 1}", "expected an array of ARM resources"),
-     ("[{\"name\": \"x\"}]", "has no 'id'")],
+    [
+        ('[{"id": ', "malformed JSON"),
+        ('{"foo": 1}', "expected an array of ARM resources"),
+        ('[{"name": "x"}]', "has no 'id'"),
+    ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, content: str, expected: str) -> None:
     path = tmp_path / "bad.json"
@@ -121,7 +144,7 @@ def test_version() -> None:
 
 
 def test_every_command_has_help_with_examples() -> None:
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Examples:" in result.output, f"{name} --help has no examples"
@@ -134,8 +157,9 @@ def test_completion_scripts(shell: str) -> None:
     assert "_VNETDOCTOR_COMPLETE" in result.output
 
 
-def test_main_maps_internal_errors_to_one_line(monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_maps_internal_errors_to_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaput\nsecond line")
 

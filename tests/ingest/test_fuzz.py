@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -14,29 +15,87 @@ from vnetdoctor import SnapshotParseError, load_snapshot
 from vnetdoctor.ingest.loader import snapshot_from_json
 
 TYPES = [
-    "Microsoft.Network/virtualNetworks", "Microsoft.Network/networkSecurityGroups",
-    "Microsoft.Network/networkInterfaces", "Microsoft.Compute/virtualMachines",
-    "Microsoft.Network/routeTables", "Microsoft.Network/loadBalancers",
-    "Microsoft.Network/connections", "Microsoft.Network/virtualNetworkGateways",
-    "Microsoft.Network/localNetworkGateways", "Microsoft.Network/natGateways",
-    "Microsoft.Network/publicIPAddresses", "Microsoft.Network/applicationSecurityGroups",
-    "Microsoft.Network/virtualNetworks/subnets", "Microsoft.ClassicCompute/virtualMachines",
-    "Microsoft.Network/networkSecurityGroups/securityRules", "Something/else",
+    "Microsoft.Network/virtualNetworks",
+    "Microsoft.Network/networkSecurityGroups",
+    "Microsoft.Network/networkInterfaces",
+    "Microsoft.Compute/virtualMachines",
+    "Microsoft.Network/routeTables",
+    "Microsoft.Network/loadBalancers",
+    "Microsoft.Network/connections",
+    "Microsoft.Network/virtualNetworkGateways",
+    "Microsoft.Network/localNetworkGateways",
+    "Microsoft.Network/natGateways",
+    "Microsoft.Network/publicIPAddresses",
+    "Microsoft.Network/applicationSecurityGroups",
+    "Microsoft.Network/virtualNetworks/subnets",
+    "Microsoft.ClassicCompute/virtualMachines",
+    "Microsoft.Network/networkSecurityGroups/securityRules",
+    "Something/else",
 ]
-KEYS = ["properties", "addressSpace", "addressPrefixes", "addressPrefix", "subnets",
-        "securityRules", "defaultSecurityRules", "ipConfigurations", "privateIPAddress",
-        "subnet", "id", "name", "priority", "protocol", "access", "direction",
-        "sourceAddressPrefix", "destinationPortRange", "destinationPortRanges",
-        "networkInterfaces", "networkProfile", "routes", "nextHopType", "nextHopIpAddress",
-        "virtualNetworkPeerings", "remoteVirtualNetwork", "peeringState", "instanceView",
-        "statuses", "code", "inputEndpoints", "endpointAcl", "rules", "frontendIPConfigurations",
-        "loadBalancingRules", "outboundRules", "enableIPForwarding", "value", "data"]
+KEYS = [
+    "properties",
+    "addressSpace",
+    "addressPrefixes",
+    "addressPrefix",
+    "subnets",
+    "securityRules",
+    "defaultSecurityRules",
+    "ipConfigurations",
+    "privateIPAddress",
+    "subnet",
+    "id",
+    "name",
+    "priority",
+    "protocol",
+    "access",
+    "direction",
+    "sourceAddressPrefix",
+    "destinationPortRange",
+    "destinationPortRanges",
+    "networkInterfaces",
+    "networkProfile",
+    "routes",
+    "nextHopType",
+    "nextHopIpAddress",
+    "virtualNetworkPeerings",
+    "remoteVirtualNetwork",
+    "peeringState",
+    "instanceView",
+    "statuses",
+    "code",
+    "inputEndpoints",
+    "endpointAcl",
+    "rules",
+    "frontendIPConfigurations",
+    "loadBalancingRules",
+    "outboundRules",
+    "enableIPForwarding",
+    "value",
+    "data",
+]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 70000), st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 70000),
+    st.floats(allow_nan=False),
     st.text(max_size=20),
-    st.sampled_from(["10.0.0.0/16", "10.300.0.0/16", "80-70", "99999", "*", "Tcp", "Allow",
-                     "Inbound", "VirtualAppliance", "10.0.0.4", "VirtualNetwork", "Connected"]),
+    st.sampled_from(
+        [
+            "10.0.0.0/16",
+            "10.300.0.0/16",
+            "80-70",
+            "99999",
+            "*",
+            "Tcp",
+            "Allow",
+            "Inbound",
+            "VirtualAppliance",
+            "10.0.0.4",
+            "VirtualNetwork",
+            "Connected",
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
@@ -50,12 +109,14 @@ resources = st.fixed_dictionaries(
     {},
     optional={
         "id": st.one_of(
-            st.sampled_from([
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v",
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/m",
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.ClassicCompute/virtualMachines/c",
-            ]),
+            st.sampled_from(
+                [
+                    "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v",
+                    "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
+                    "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/m",
+                    "/subscriptions/s/resourceGroups/r/providers/Microsoft.ClassicCompute/virtualMachines/c",
+                ]
+            ),
             st.text(max_size=10),
             json_values,
         ),
@@ -103,7 +164,5 @@ def test_truncated_documents_never_escape(document: Any, cut: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.json"
         path.write_text(text[: max(1, len(text) - cut)])
-        try:
+        with contextlib.suppress(SnapshotParseError):
             load_snapshot(path)
-        except SnapshotParseError:
-            pass
