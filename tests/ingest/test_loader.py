@@ -340,3 +340,12 @@ def test_hostile_strings_are_kept_as_data(tmp_path: Path) -> None:
     snap = load_snapshot(write(tmp_path / "h.json", [n]))
     group = next(iter(snap.network_security_groups.values()))
     assert group.security_rules[0].description == hostile
+
+
+def test_folder_loading_skips_guest_evidence(tmp_path: Path) -> None:
+    write(tmp_path / "estate.json", estate())
+    (tmp_path / "guest" / "vm1").mkdir(parents=True)
+    write(tmp_path / "guest" / "vm1" / "nft.json", {"nftables": []})
+    snap = load_snapshot(tmp_path)
+    assert snap.warnings == ()
+    assert len(snap.sources) == 1

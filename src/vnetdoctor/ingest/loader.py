@@ -33,6 +33,9 @@ from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 PathArg = str | PathLike[str]
 SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
+# By convention a `guest/` folder beside the configuration holds guest evidence (read with
+# `diagnose --guest`), not ARM resources, so folder loading does not descend into it.
+GUEST_FOLDER: Final = "guest"
 _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 
 
@@ -115,7 +118,10 @@ def _expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SNAPSHOT_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not any(
+                    part.startswith(".") or part.casefold() == GUEST_FOLDER
+                    for part in p.relative_to(path).parts[:-1] + (p.name,)
+                )
             )
             if not found:
                 raise SnapshotParseError("folder holds no .json or .xml files", path=str(path))
@@ -348,18 +354,7 @@ def _build(col: _Collected) -> Snapshot:
         if reader is None:
             reader = readers[raw.path] = Reader(raw.path, col.warnings, col.ids)
         tables[attr][rid] = convert(reader, raw.body, rid)
-    classic_vms: dict[ResourceId, ClassicVirtualMachine] = {}
-    for vm in col.classic:
-        if vm.id in classic_vms:
-            col.warnings.append(
-                IngestWarning.of(
-                    WarningKind.DUPLICATE_RESOURCE,
-                    "classic VM given more than once; the last copy is used",
-                    resource=str(vm.id),
-                    path=vm.path,
-                )
-            )
-        classic_vms[vm.id] = vm
+    classic_vms = _merge_classic(col.classic, col.warnings)
     for type_name, count in sorted(col.other.items()):
         col.warnings.append(
             IngestWarning.of(
@@ -378,6 +373,43 @@ def _build(col: _Collected) -> Snapshot:
     # Reference checks need the indexed snapshot; their warnings complete it before it is returned.
     snapshot.warnings = (*col.warnings, *_dangling_references(snapshot))
     return snapshot
+
+
+def _merge_classic(
+    vms: list[ClassicVirtualMachine], warnings: list[IngestWarning]
+) -> dict[ResourceId, ClassicVirtualMachine]:
+    """One classic VM per (cloud service, role), whichever forms it was given in.
+
+    The ARM body gives the resource id; the Service Management XML gives the endpoint ACLs (ARM
+    never returns them) and the runtime state, so its endpoints win where both are present.
+    """
+    by_key: dict[tuple[str, str], ClassicVirtualMachine] = {}
+    for vm in vms:
+        key = (fold(vm.cloud_service or ""), fold(vm.name))
+        seen = by_key.get(key)
+        if seen is None:
+            by_key[key] = vm
+        elif seen.source != vm.source:
+            arm_vm, xml_vm = (seen, vm) if seen.source == "arm" else (vm, seen)
+            by_key[key] = msgspec.structs.replace(
+                xml_vm,
+                id=arm_vm.id,
+                location=xml_vm.location or arm_vm.location,
+                deployment_name=xml_vm.deployment_name or arm_vm.deployment_name,
+                virtual_ip_addresses=xml_vm.virtual_ip_addresses or arm_vm.virtual_ip_addresses,
+                source="arm+asm-xml",
+            )
+        else:
+            warnings.append(
+                IngestWarning.of(
+                    WarningKind.DUPLICATE_RESOURCE,
+                    "classic VM given more than once; the last copy is used",
+                    resource=str(vm.id),
+                    path=vm.path,
+                )
+            )
+            by_key[key] = vm
+    return {vm.id: vm for vm in by_key.values()}
 
 
 def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:

@@ -83,6 +83,6 @@ class IngestWarning(msgspec.Struct, frozen=True, kw_only=True, order=True):
         return f"{self.code} {self.kind.value}: {self.message}" + (f" ({where})" if where else "")
 
 
-def _short(value: object, limit: int = 120) -> str:
+def _short(value: object, limit: int = 400) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
