@@ -1,4 +1,4 @@
-"""The bundled sample: `inventory --sample` lists every VM exactly as docs/sample.md documents it."""
+"""The bundled sample: `inventory --sample` lists every VM as docs/sample.md documents it."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def _expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
                 and p.suffix.lower() in SNAPSHOT_SUFFIXES
                 and not any(
                     part.startswith(".") or part.casefold() == GUEST_FOLDER
-                    for part in p.relative_to(path).parts[:-1] + (p.name,)
+                    for part in p.relative_to(path).parts
                 )
             )
             if not found:
