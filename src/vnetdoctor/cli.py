@@ -125,7 +125,10 @@ def completion(shell: str) -> None:
 
 
 # Commands that live in their own modules, registered explicitly (no discovery magic).
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "vnetdoctor.commands.routes",
+    "vnetdoctor.commands.nsg",
+)
 
 
 def _register_commands() -> None:
@@ -145,7 +148,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="vnetdoctor", standalone_mode=False)
+        # In non-standalone mode click returns ctx.exit(n)'s code instead of raising it.
+        code = cli.main(args=args, prog_name="vnetdoctor", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
