@@ -128,6 +128,7 @@ def completion(shell: str) -> None:
 _COMMAND_MODULES: tuple[str, ...] = (
     "vnetdoctor.commands.routes",
     "vnetdoctor.commands.nsg",
+    "vnetdoctor.commands.collect",
 )
 
 

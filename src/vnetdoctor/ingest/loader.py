@@ -190,6 +190,11 @@ def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> 
             IngestWarning.of(WarningKind.SKIPPED_INPUT, f"file skipped: {exc.detail}", path=shown)
         )
         return
+    if isinstance(doc, dict) and isinstance(doc.get("vnetdoctor"), dict):
+        # A `vnetdoctor collect` file: what the collector could not read stays visible.
+        from vnetdoctor.collect.document import ingest_warnings
+
+        col.warnings.extend(ingest_warnings(doc, path=shown))
     del doc
     col.sources.append(shown)
     reader = Reader(shown, col.warnings, col.ids)

@@ -1,0 +1,260 @@
+"""The snapshot file ``vnetdoctor collect`` writes, and how it is written.
+
+Shape (what :func:`vnetdoctor.load_snapshot` reads as an ARM list response, ``{"value": [...]}``;
+the loader ignores the ``vnetdoctor`` member)::
+
+    {
+      "value": [ <Resource Graph rows, sorted by id: id, name, type, kind, location,
+                  resourceGroup, subscriptionId, tags, sku, zones, properties> ],
+      "vnetdoctor": {
+        "schema": "vnetdoctor.collection/1",
+        "tool": "vnetdoctor 0.1.0",
+        "collectedAt": "2026-11-26T10:58:00Z",
+        "scope": {"mode": "scope" | "pair", "subscriptions": [...], "resourceGroups": [...],
+                  "source": "...", "destination": "...", "effective": true},
+        "warnings": [{"code": "SUBSCRIPTION_UNREADABLE", "message": "...",
+                      "subscription": "...", "resource": "..."}],
+        "effective": {"<NIC id>": {"effectiveRouteTable": {"value": [...]},
+                                   "effectiveNetworkSecurityGroups": {"value": [...]}}},
+        "counts": {"<type>": n},
+        "redactedFields": 0
+      }
+    }
+
+``effective`` holds Azure's own answers, exactly as the REST API returns them (the shapes of
+``az network nic show-effective-route-table`` / ``list-effective-nsg``); a NIC whose call failed
+is absent and a warning says why. Secret-bearing fields (a VPN connection's ``sharedKey``, ...) are
+removed before anything is written. The file is written to a temporary file in the same folder,
+flushed to disk, then renamed over the target, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, MutableMapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from vnetdoctor.errors import InputError
+from vnetdoctor.model.warnings import IngestWarning, WarningKind
+
+SCHEMA: Final = "vnetdoctor.collection/1"
+META_KEY: Final = "vnetdoctor"
+
+
+class CollectionWarning(msgspec.Struct, frozen=True, kw_only=True, order=True):
+    """Something the collector could not read; the snapshot is complete except for it."""
+
+    code: str
+    message: str
+    subscription: str | None = None
+    resource: str | None = None
+
+
+# Warning codes (stable): the ingest kind each becomes when a snapshot is built from the file.
+WARNING_CODES: Final[Mapping[str, WarningKind]] = {
+    "SUBSCRIPTION_UNREADABLE": WarningKind.SKIPPED_INPUT,  # 403 on a subscription
+    "REFERENCE_UNREADABLE": WarningKind.SKIPPED_INPUT,  # a referenced resource could not be read
+    "ENDPOINT_NOT_FOUND": WarningKind.SKIPPED_INPUT,  # diagnose --live: no VM/NIC matched
+    "RESULT_TRUNCATED": WarningKind.SKIPPED_INPUT,  # Resource Graph truncated a result
+    "POWER_STATE_UNKNOWN": WarningKind.MISSING_FIELD,  # no power state for a VM
+    "EFFECTIVE_FORBIDDEN": WarningKind.SKIPPED_INPUT,  # --effective without the /action rights
+    "EFFECTIVE_SKIPPED": WarningKind.SKIPPED_INPUT,  # NIC of a VM that is not running
+    "EFFECTIVE_FAILED": WarningKind.SKIPPED_INPUT,  # Azure answered an error for one NIC
+}
+
+# Keys whose values are secrets wherever they appear (compared case-insensitively). ARM returns
+# some of them on GET (a connection's sharedKey); none is needed to diagnose connectivity.
+SECRET_KEYS: Final = frozenset(
+    k.casefold()
+    for k in (
+        "sharedKey",
+        "authorizationKey",
+        "adminPassword",
+        "customData",
+        "userData",
+        "protectedSettings",
+        "radiusServerSecret",
+        "clientSecret",
+        "password",
+        "secret",
+        "primaryKey",
+        "secondaryKey",
+        "connectionString",
+        "sasToken",
+        "sasUrl",
+        "privateKey",
+        "keyVaultSecretId",
+    )
+)
+
+
+def redact_secrets(obj: Any) -> int:
+    """Remove secret-bearing keys everywhere in ``obj`` (in place); return how many."""
+    removed = 0
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, MutableMapping):
+            for key in [k for k in item if isinstance(k, str) and k.casefold() in SECRET_KEYS]:
+                del item[key]
+                removed += 1
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return removed
+
+
+def _sort_key(row: Mapping[str, Any]) -> str:
+    return str(row.get("id", "")).upper().casefold()
+
+
+def build_document(
+    rows: Iterable[MutableMapping[str, Any]],
+    *,
+    scope: Mapping[str, Any],
+    warnings: Iterable[CollectionWarning] = (),
+    effective: Mapping[str, Mapping[str, Any]] | None = None,
+    collected_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The snapshot document: rows sorted by id, secrets removed, collection metadata."""
+    from vnetdoctor import __version__
+
+    value = sorted(rows, key=_sort_key)
+    answers = effective or {}
+    effective_sorted = {k: dict(answers[k]) for k in sorted(answers, key=str.casefold)}
+    redacted = redact_secrets(value) + redact_secrets(effective_sorted)
+    counts: dict[str, int] = {}
+    for row in value:
+        kind = str(row.get("type", "")).casefold()
+        counts[kind] = counts.get(kind, 0) + 1
+    when = (collected_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "value": value,
+        META_KEY: {
+            "schema": SCHEMA,
+            "tool": f"vnetdoctor {__version__}",
+            "collectedAt": when,
+            "scope": dict(scope),
+            "warnings": [msgspec.to_builtins(w) for w in sorted(set(warnings))],
+            "effective": effective_sorted,
+            "counts": dict(sorted(counts.items())),
+            "redactedFields": redacted,
+        },
+    }
+
+
+def collection_meta(document: Any) -> Mapping[str, Any] | None:
+    """The ``vnetdoctor`` member of a snapshot document written by ``collect``, if any."""
+    if isinstance(document, Mapping):
+        meta = document.get(META_KEY)
+        if isinstance(meta, Mapping) and meta.get("schema") == SCHEMA:
+            return meta
+    return None
+
+
+def collection_warnings(document: Any) -> list[CollectionWarning]:
+    meta = collection_meta(document)
+    out = []
+    for item in (meta or {}).get("warnings") or ():
+        with contextlib.suppress(msgspec.ValidationError):
+            out.append(msgspec.convert(item, CollectionWarning))
+    return out
+
+
+def ingest_warnings(document: Any, *, path: str | None = None) -> list[IngestWarning]:
+    """The collection warnings of a document as the loader's ingest warnings (so that a snapshot
+    built from the file says what the collector could not read)."""
+    out = []
+    for w in collection_warnings(document):
+        kind = WARNING_CODES.get(w.code, WarningKind.SKIPPED_INPUT)
+        resource = w.resource or (f"/subscriptions/{w.subscription}" if w.subscription else None)
+        field = (
+            "properties.extended.instanceView.powerState"
+            if w.code == "POWER_STATE_UNKNOWN"
+            else None
+        )
+        out.append(
+            IngestWarning.of(
+                kind, f"live collection: {w.message}", resource=resource, field=field, path=path
+            )
+        )
+    return out
+
+
+def encode_document(document: Mapping[str, Any]) -> bytes:
+    return msgspec.json.format(msgspec.json.encode(document), indent=1) + b"\n"
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (before minutes of collection) when ``path`` cannot be written."""
+    parent = path.parent if str(path.parent) else Path()
+    if path.is_dir():
+        raise InputError("is a folder; give a file name for the snapshot", path=str(path))
+    if not parent.is_dir():
+        raise InputError("folder does not exist", path=str(parent))
+    if not os.access(parent, os.W_OK):
+        raise InputError("folder is not writable", path=str(parent))
+
+
+def write_document(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write atomically: a temporary file beside ``path``, flushed, then renamed over it.
+
+    The file is created readable by its owner only (it maps the whole network estate).
+    """
+    target = Path(path)
+    check_writable(target)
+    data = encode_document(document)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"cannot write the snapshot: {exc.strerror or exc}", path=str(target)
+            ) from None
+        raise
+    _sync_folder(target.parent)
+    return target
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable where the platform allows opening a folder (POSIX)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+__all__ = [
+    "META_KEY",
+    "SCHEMA",
+    "SECRET_KEYS",
+    "WARNING_CODES",
+    "CollectionWarning",
+    "build_document",
+    "check_writable",
+    "collection_meta",
+    "collection_warnings",
+    "encode_document",
+    "ingest_warnings",
+    "redact_secrets",
+    "write_document",
+]
