@@ -129,6 +129,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "vnetdoctor.commands.routes",
     "vnetdoctor.commands.nsg",
     "vnetdoctor.commands.collect",
+    "vnetdoctor.commands.probe",
 )
 
 
