@@ -4,34 +4,111 @@ The library is the product; the ``vnetdoctor`` command is a thin shell over it::
 
     import vnetdoctor
     snap = vnetdoctor.load_snapshot("estate/")
-    for row in vnetdoctor.inventory(snap).vms:
-        print(row.name, row.power_state)
+    result = vnetdoctor.diagnose(snap, "vm-web-01", "vm-db-01", 5432)
+    print(result.verdict, [f.code for f in result.blockers])
 """
 
-from vnetdoctor.errors import (
-    CollectionError,
-    EvidenceParseError,
-    InputError,
-    InternalError,
-    ResourceNotFound,
-    SnapshotParseError,
-    UsageError,
-    VnetDoctorError,
-)
-from vnetdoctor.ingest.loader import load_snapshot
-from vnetdoctor.inventory import Inventory, InventoryNic, InventoryVm, inventory
-from vnetdoctor.model import (
-    Access,
-    AddressPrefix,
-    Direction,
-    Flow,
-    IngestWarning,
-    PortRange,
-    Protocol,
-    ResourceId,
-    Snapshot,
-)
-from vnetdoctor.samples import load_sample, sample_names, sample_path
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vnetdoctor.api import (
+        diagnose,
+        load_guest,
+    )
+    from vnetdoctor.engine.nsg import (
+        effective_security_rules,
+        ip_flow_verify,
+    )
+    from vnetdoctor.engine.routes import (
+        effective_routes,
+        next_hop,
+    )
+    from vnetdoctor.errors import (
+        CollectionError,
+        EvidenceParseError,
+        InputError,
+        InternalError,
+        ResourceNotFound,
+        SnapshotParseError,
+        UsageError,
+        VnetDoctorError,
+    )
+    from vnetdoctor.ingest.loader import (
+        load_snapshot,
+    )
+    from vnetdoctor.inventory import (
+        Inventory,
+        InventoryNic,
+        InventoryVm,
+        inventory,
+    )
+    from vnetdoctor.model import (
+        Access,
+        AddressPrefix,
+        Direction,
+        Flow,
+        IngestWarning,
+        PortRange,
+        Protocol,
+        ResourceId,
+        Snapshot,
+    )
+    from vnetdoctor.runbook.findings import (
+        Finding,
+        Status,
+    )
+    from vnetdoctor.runbook.runner import (
+        Diagnosis,
+        Verdict,
+    )
+    from vnetdoctor.samples import (
+        load_sample,
+        sample_names,
+        sample_path,
+    )
+
+# Public names -> the module that defines them, imported on first use (PEP 562), so that
+# `import vnetdoctor` and the CLI start fast and optional parts load only when used.
+_EXPORTS: dict[str, str] = {
+    "Access": "vnetdoctor.model",
+    "AddressPrefix": "vnetdoctor.model",
+    "CollectionError": "vnetdoctor.errors",
+    "Diagnosis": "vnetdoctor.runbook.runner",
+    "Direction": "vnetdoctor.model",
+    "EvidenceParseError": "vnetdoctor.errors",
+    "Finding": "vnetdoctor.runbook.findings",
+    "Flow": "vnetdoctor.model",
+    "IngestWarning": "vnetdoctor.model",
+    "InputError": "vnetdoctor.errors",
+    "InternalError": "vnetdoctor.errors",
+    "Inventory": "vnetdoctor.inventory",
+    "InventoryNic": "vnetdoctor.inventory",
+    "InventoryVm": "vnetdoctor.inventory",
+    "PortRange": "vnetdoctor.model",
+    "Protocol": "vnetdoctor.model",
+    "ResourceId": "vnetdoctor.model",
+    "ResourceNotFound": "vnetdoctor.errors",
+    "Snapshot": "vnetdoctor.model",
+    "SnapshotParseError": "vnetdoctor.errors",
+    "Status": "vnetdoctor.runbook.findings",
+    "UsageError": "vnetdoctor.errors",
+    "Verdict": "vnetdoctor.runbook.runner",
+    "VnetDoctorError": "vnetdoctor.errors",
+    "diagnose": "vnetdoctor.api",
+    "effective_routes": "vnetdoctor.engine.routes",
+    "effective_security_rules": "vnetdoctor.engine.nsg",
+    "inventory": "vnetdoctor.inventory",
+    "ip_flow_verify": "vnetdoctor.engine.nsg",
+    "load_guest": "vnetdoctor.api",
+    "load_sample": "vnetdoctor.samples",
+    "load_snapshot": "vnetdoctor.ingest.loader",
+    "next_hop": "vnetdoctor.engine.routes",
+    "sample_names": "vnetdoctor.samples",
+    "sample_path": "vnetdoctor.samples",
+}
 
 __version__ = "0.1.0"
 
@@ -39,8 +116,10 @@ __all__ = [
     "Access",
     "AddressPrefix",
     "CollectionError",
+    "Diagnosis",
     "Direction",
     "EvidenceParseError",
+    "Finding",
     "Flow",
     "IngestWarning",
     "InputError",
@@ -54,12 +133,33 @@ __all__ = [
     "ResourceNotFound",
     "Snapshot",
     "SnapshotParseError",
+    "Status",
     "UsageError",
+    "Verdict",
     "VnetDoctorError",
     "__version__",
+    "diagnose",
+    "effective_routes",
+    "effective_security_rules",
     "inventory",
+    "ip_flow_verify",
+    "load_guest",
     "load_sample",
     "load_snapshot",
+    "next_hop",
     "sample_names",
     "sample_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vnetdoctor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

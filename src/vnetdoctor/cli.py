@@ -126,6 +126,7 @@ def completion(shell: str) -> None:
 
 # Commands that live in their own modules, registered explicitly (no discovery magic).
 _COMMAND_MODULES: tuple[str, ...] = (
+    "vnetdoctor.commands.diagnose",
     "vnetdoctor.commands.routes",
     "vnetdoctor.commands.nsg",
     "vnetdoctor.commands.collect",

@@ -1,0 +1,188 @@
+"""``vnetdoctor diagnose``: why can't A reach B? The nine steps, every blocker, the fix."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vnetdoctor.commands.options import (
+    CONTEXT,
+    debug_option,
+    open_snapshot,
+    output_options,
+    snapshot_options,
+)
+from vnetdoctor.errors import UsageError
+from vnetdoctor.report.output import OutputFormat, emit
+
+
+def _guest_pairs(values: tuple[str, ...], base: Path | None) -> dict[str, list[Path]]:
+    """``VM=PATH`` options -> paths per VM; a relative path is looked up beside the sample too."""
+    out: dict[str, list[Path]] = {}
+    for value in values:
+        name, sep, raw = value.partition("=")
+        if not sep or not name.strip() or not raw.strip():
+            raise UsageError(f"--guest expects VM=PATH, got {value!r}")
+        path = Path(raw)
+        if (
+            not path.exists()
+            and base is not None
+            and not path.is_absolute()
+            and (base / path).exists()
+        ):
+            path = base / path
+        if not path.exists():
+            raise UsageError(f"--guest {name}: no such file or folder: {raw}")
+        out.setdefault(name.strip(), []).append(path)
+    return out
+
+
+@click.command(context_settings=CONTEXT)
+@snapshot_options
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="VM|NIC|IP",
+    help="The source: a VM or NIC name (or id), or an IP.",
+)
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    metavar="VM|NIC|IP",
+    help="The destination: a VM, classic VM or NIC name (or id), or an IP.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), help="Destination port.")
+@click.option(
+    "--protocol",
+    type=click.Choice(["tcp", "udp", "icmp"], case_sensitive=False),
+    default="tcp",
+    show_default=True,
+)
+@click.option(
+    "--guest",
+    "guest",
+    multiple=True,
+    metavar="VM=PATH",
+    help="Guest evidence for a VM: a `vnetdoctor probe` file, a folder of artefacts, "
+    "or one artefact file (repeatable).",
+)
+@click.option(
+    "--concurrent",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Concurrent connections the source keeps to the one destination (SNAT).",
+)
+@click.option(
+    "--service-tags",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Microsoft's service tags JSON, for tags other than VirtualNetwork, "
+    "AzureLoadBalancer and Internet.",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Read what the pair needs from Azure now (needs vnetdoctor[azure] and a signed-in "
+    "identity with Reader), instead of -s/--sample.",
+)
+@click.option(
+    "--subscription",
+    "subscriptions",
+    multiple=True,
+    metavar="ID",
+    help="Subscription(s) to read with --live (repeatable).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE instead of standard output.",
+)
+@output_options
+@debug_option
+def diagnose(
+    snapshots: tuple[Path, ...],
+    sample: str | None,
+    source: str,
+    destination: str,
+    port: int | None,
+    protocol: str,
+    guest: tuple[str, ...],
+    concurrent: int | None,
+    service_tags: Path | None,
+    live: bool,
+    subscriptions: tuple[str, ...],
+    out_file: Path | None,
+    output: str,
+    query: str | None,
+) -> None:
+    """Why can't VM A reach VM B? Runs the nine steps of Microsoft's troubleshooting guide and
+    prints one verdict, every blocker on the path with its evidence, and the fix.
+
+    Exit code: 0 reachable, 1 blocked, 3 inconclusive (something could not be checked: the report
+    says what, and which command gathers it), 2 bad input.
+
+    \b
+    Examples:
+      vnetdoctor diagnose --sample --from vm-web-01 --to vm-db-01 --port 5432
+      vnetdoctor diagnose -s estate.json --from vm-a --to 10.2.1.4 --port 443 -o json
+      vnetdoctor diagnose --sample --from vm-app-01 --to vm-db-02 --port 5432 \\
+          --guest vm-db-02=guest/vm-db-02/iptables-save.txt
+      vnetdoctor diagnose --sample --from vm-web-01 --to 52.178.190.12 --port 443 --concurrent 1500
+      vnetdoctor diagnose --live --subscription SUB_ID --from vm-a --to vm-b --port 22
+    """
+    from vnetdoctor.api import diagnose as run_diagnosis
+    from vnetdoctor.api import load_guest
+    from vnetdoctor.report.diagnosis import render_diagnosis
+    from vnetdoctor.samples import sample_path
+
+    if live:
+        if snapshots or sample:
+            raise UsageError("give either --live or -s/--sample, not both")
+        if not subscriptions:
+            raise UsageError("--live needs --subscription ID")
+        from vnetdoctor.collect import RichProgress, collect_for_pair, require_azure
+
+        require_azure()
+        with RichProgress() as progress:
+            snapshot = collect_for_pair(list(subscriptions), source, destination, progress=progress)
+    else:
+        snapshot = open_snapshot(snapshots, sample)
+    base = sample_path(sample) if sample else None
+    evidence: dict[str, Any] = {
+        name: load_guest(paths) for name, paths in _guest_pairs(guest, base).items()
+    }
+    tags = None
+    if service_tags is not None:
+        from vnetdoctor.ingest.servicetags import load_service_tags
+
+        tags = load_service_tags(service_tags)
+    result = run_diagnosis(
+        snapshot,
+        source,
+        destination,
+        port,
+        protocol,
+        guest=evidence,
+        concurrent=concurrent,
+        service_tags=tags,
+        inputs=tuple(snapshot.sources),
+    )
+    fmt = OutputFormat.parse(output)
+    if out_file is not None:
+        tmp = out_file.with_name(f".{out_file.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as stream:
+            emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c), stream=stream)
+        tmp.replace(out_file)
+    else:
+        emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c))
+    sys.exit(result.exit_code)
+
+
+COMMANDS = [diagnose]

@@ -1,0 +1,44 @@
+"""Render docs/runbook.md from the step registry and the code catalogue, so the two never drift.
+
+Regenerate with ``python -m vnetdoctor.runbook.docs > docs/runbook.md``; a test checks it.
+"""
+
+from __future__ import annotations
+
+import vnetdoctor.runbook.runner  # noqa: F401  (registers the steps)
+from vnetdoctor.runbook.findings import CODES, CodeSpec
+from vnetdoctor.runbook.registry import REGISTRY
+
+_INTRO = """\
+# The runbook: nine steps, their finding codes
+
+`vnetdoctor diagnose` runs the nine checks of Microsoft's guide *Troubleshooting connectivity
+problems between Azure VMs*, in the guide's order. Each step ends `pass`, `fail`, `warn`,
+`unknown` (evidence missing or a feature not modelled: the finding says which, and the command
+that gathers it) or `skip` (does not apply). The verdict is `blocked` when any step fails,
+`reachable` when every applicable step passes (a warning is a pass with a remark), otherwise
+`inconclusive`. Finding codes are stable API: scripts may match on them.
+"""
+
+
+def _table(codes: list[tuple[str, CodeSpec]]) -> list[str]:
+    rows = ["| code | default status | meaning | fix |", "|---|---|---|---|"]
+    rows += [
+        f"| `{code}` | {spec.status.value} | {spec.title} | {spec.remediation or '—'} |"
+        for code, spec in codes
+    ]
+    return rows
+
+
+def render_runbook_md() -> str:
+    out = [_INTRO]
+    for spec in REGISTRY:
+        out += [f"## {spec.number}. `{spec.id}`: {spec.title}", "", " ".join(spec.doc.split()), ""]
+        out += [*_table([(c, s) for c, s in CODES.items() if s.step == spec.number]), ""]
+    out += ["## Codes any step may report", ""]
+    out += [*_table([(c, s) for c, s in CODES.items() if s.step == 0]), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render_runbook_md(), end="")

@@ -1,0 +1,336 @@
+"""Findings: facts about the network, each with a stable code, its evidence and its fix.
+
+Finding codes are public API (scripts match on them): they never change meaning and are never
+reused. The catalogue below is the single list; :func:`finding` refuses an unknown code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Final
+
+import msgspec
+
+
+class Status(StrEnum):
+    """A step's (or a finding's) outcome. Order of precedence: fail > unknown > warn > pass."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    UNKNOWN = "unknown"
+    SKIP = "skip"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class CodeSpec(msgspec.Struct, frozen=True):
+    step: int
+    status: Status
+    title: str
+    remediation: str = ""
+
+
+_F, _W, _U, _P = Status.FAIL, Status.WARN, Status.UNKNOWN, Status.PASS
+
+CODES: Final[dict[str, CodeSpec]] = {
+    # 1 nic
+    "VM_NOT_RUNNING": CodeSpec(
+        1, _F, "The VM is not running", "Start the VM; a stopped or deallocated VM has no network."
+    ),
+    "VM_POWER_UNKNOWN": CodeSpec(
+        1,
+        _U,
+        "The VM's power state is not in the snapshot",
+        "Export VMs with their instance view (`az vm list -d`, or Resource "
+        "Graph's properties.extended.instanceView).",
+    ),
+    "NIC_NOT_FOUND": CodeSpec(
+        1,
+        _U,
+        "A network interface is missing from the snapshot",
+        "Attach a NIC, or add the NIC's JSON to the snapshot if it exists.",
+    ),
+    "NIC_PROVISIONING_FAILED": CodeSpec(
+        1,
+        _W,
+        "The NIC's last update failed",
+        "Re-apply the NIC (`az network nic update`) and check "
+        "the activity log for the failed operation.",
+    ),
+    "NIC_GUEST_IP_MISMATCH": CodeSpec(
+        1,
+        _F,
+        "The guest's IP differs from the Azure NIC's",
+        "Use DHCP in the guest; Azure delivers only to the IP it assigned to the NIC.",
+    ),
+    "NIC_DUPLICATE_IP": CodeSpec(
+        1,
+        _F,
+        "Another NIC in a connected network uses the same IP",
+        "Re-address one side; overlapping addresses cannot be routed.",
+    ),
+    "NIC_NO_IP": CodeSpec(
+        1,
+        _F,
+        "The NIC has no private IP address",
+        "Give the ip configuration a private IP (Dynamic or Static).",
+    ),
+    # 2 nsg-udr
+    "NSG_DENY": CodeSpec(
+        2,
+        _F,
+        "A network security group rule denies the flow",
+        "Add an allow rule with a lower priority number than the deny rule, or "
+        "narrow the deny rule.",
+    ),
+    "NSG_UNKNOWN": CodeSpec(2, _U, "An NSG decision cannot be made from the snapshot"),
+    "ROUTE_NONE": CodeSpec(
+        2,
+        _F,
+        "A route sends the traffic to None (dropped)",
+        "Remove or change the route whose next hop is None.",
+    ),
+    "ROUTE_APPLIANCE_NO_IP_FORWARDING": CodeSpec(
+        2,
+        _F,
+        "The virtual appliance's NIC does not forward IP traffic",
+        "Enable IP forwarding on the appliance NIC (and inside its OS).",
+    ),
+    "ROUTE_APPLIANCE_MISSING": CodeSpec(
+        2,
+        _F,
+        "The route's virtual appliance IP belongs to no NIC",
+        "Point the route at the appliance's current private IP.",
+    ),
+    "ROUTE_LOOP": CodeSpec(
+        2,
+        _F,
+        "The routes send the traffic round in a loop",
+        "Fix the route tables so that the appliances do not point at each other.",
+    ),
+    "ROUTE_BLACKHOLE_INTERNET": CodeSpec(
+        2,
+        _F,
+        "Traffic to a private address is routed to the Internet, where it is dropped",
+        "Route the destination's prefix to the VNet, a peering, an appliance or a gateway.",
+    ),
+    "ROUTE_UNKNOWN": CodeSpec(2, _U, "The route decision cannot be made from the snapshot"),
+    "ROUTE_ASYMMETRIC": CodeSpec(
+        2,
+        _W,
+        "The return traffic takes a different path",
+        "Make the return route go through the same appliance (stateful "
+        "appliances drop asymmetric flows).",
+    ),
+    "APPLIANCE_GUEST_UNKNOWN": CodeSpec(
+        2,
+        _U,
+        "What the appliance's OS does is unknown",
+        "Give the appliance's guest evidence (vnetdoctor probe) "
+        "or check its forwarding and firewall.",
+    ),
+    # 3 guest-firewall, 4 listener, 8 network share
+    "GUEST_FIREWALL_DENY": CodeSpec(
+        3, _F, "The guest firewall blocks the flow", "Allow the port in the guest firewall."
+    ),
+    "GUEST_EVIDENCE_MISSING": CodeSpec(3, _U, "No evidence from inside the guest"),
+    "GUEST_FIREWALL_UNKNOWN": CodeSpec(3, _U, "The guest firewall's decision is unknown"),
+    "NO_LISTENER": CodeSpec(
+        4, _F, "Nothing listens on the port", "Start the service, or correct its port."
+    ),
+    "LISTENER_LOOPBACK_ONLY": CodeSpec(
+        4,
+        _F,
+        "The service listens on the loopback address only",
+        "Bind the service to 0.0.0.0 or the NIC's IP.",
+    ),
+    "LISTENER_UNKNOWN": CodeSpec(4, _U, "Whether something listens is unknown"),
+    "SMB_BLOCKED": CodeSpec(
+        8, _F, "SMB (TCP 445) is blocked", "Allow TCP 445 on the path (NSGs, guest firewall)."
+    ),
+    "GHOST_NIC": CodeSpec(
+        8,
+        _W,
+        "The guest has hidden (unavailable) network adapters",
+        "Remove the hidden adapters in Device Manager, then reset the NIC.",
+    ),
+    "GUEST_FIREWALL_ALLOW": CodeSpec(3, _P, "The guest firewall accepts the flow"),
+    "APPLIANCE_GUEST_FORWARDS": CodeSpec(3, _P, "The appliance's OS forwards the flow"),
+    "LISTENER_OK": CodeSpec(4, _P, "A service listens on the port, on a reachable address"),
+    "NIC_GUEST_IP_MATCH": CodeSpec(1, _P, "The guest holds the IP Azure assigned"),
+    "NIC_GUEST_IP_UNKNOWN": CodeSpec(1, _U, "Whether the guest holds the Azure IP is unknown"),
+    "GHOST_NIC_UNKNOWN": CodeSpec(8, _U, "Whether the guest has ghost NICs is unknown"),
+    "GHOST_NIC_NONE": CodeSpec(8, _P, "The guest has no ghost NICs"),
+    "SMB_OK": CodeSpec(8, _P, "SMB (TCP 445) is open on the path"),
+    "SMB_UNKNOWN": CodeSpec(8, _U, "Whether SMB (TCP 445) gets through is unknown"),
+    # 5 snat
+    "SNAT_EXHAUSTION": CodeSpec(
+        5,
+        _F,
+        "Outbound connections exceed the SNAT port budget",
+        "Use a NAT gateway, more frontend IPs, or raise allocatedOutboundPorts; reuse connections.",
+    ),
+    "SNAT_RISK": CodeSpec(
+        5,
+        _W,
+        "Outbound connections come close to the SNAT port budget",
+        "Use a NAT gateway or more frontend IPs before demand grows.",
+    ),
+    "NO_OUTBOUND": CodeSpec(
+        5,
+        _F,
+        "The VM has no way out to the Internet",
+        "Add a NAT gateway, a public IP, or a load balancer outbound rule.",
+    ),
+    "SNAT_UNKNOWN": CodeSpec(5, _U, "SNAT demand is unknown"),
+    # 6-7 classic
+    "CLASSIC_ACL_DENY": CodeSpec(
+        6,
+        _F,
+        "The classic endpoint ACL denies the source",
+        "Add a permit rule for the source's subnet, ordered before any deny.",
+    ),
+    "CLASSIC_ACL_UNKNOWN": CodeSpec(
+        6,
+        _U,
+        "The classic endpoint ACL is unknown",
+        "Export the deployment with the Service Management API "
+        "(Get Deployment XML): only it carries endpoint ACLs.",
+    ),
+    "CLASSIC_ENDPOINT_MISSING": CodeSpec(
+        7,
+        _F,
+        "The classic VM has no endpoint for the port",
+        "Add an input endpoint for the port and protocol.",
+    ),
+    # 9 inter-vnet
+    "PEERING_MISSING": CodeSpec(
+        9,
+        _F,
+        "The VNets are not peered (or one side is missing)",
+        "Create the peering in both VNets.",
+    ),
+    "PEERING_NOT_CONNECTED": CodeSpec(
+        9,
+        _F,
+        "The peering is not Connected",
+        "Delete and re-create the peering side that is not Connected (Initiated or Disconnected).",
+    ),
+    "PEERING_ACCESS_DISABLED": CodeSpec(
+        9,
+        _F,
+        "The peering blocks access to the remote VNet",
+        "Set allowVirtualNetworkAccess to true on both sides.",
+    ),
+    "PEERING_FORWARDED_TRAFFIC_DISABLED": CodeSpec(
+        9,
+        _F,
+        "The peering drops forwarded traffic",
+        "Set allowForwardedTraffic on the receiving VNet's peering.",
+    ),
+    "PEERING_NOT_TRANSITIVE": CodeSpec(
+        9,
+        _F,
+        "Peering is not transitive: the VNets are only peered through a third",
+        "Peer the VNets directly, or route through an appliance in the hub.",
+    ),
+    "PEERING_UNKNOWN": CodeSpec(9, _U, "The remote side of a peering is not in the snapshot"),
+    "ADDRESS_SPACE_OVERLAP": CodeSpec(
+        9,
+        _F,
+        "The VNets' address spaces overlap",
+        "Re-address one VNet; peered VNets must not overlap.",
+    ),
+    "GATEWAY_CONNECTION_DOWN": CodeSpec(
+        9,
+        _F,
+        "The gateway connection is not Connected",
+        "Check the shared key, the on-premises device and the local network gateway's address.",
+    ),
+    "GATEWAY_TRANSIT_MISSING": CodeSpec(
+        9,
+        _F,
+        "The spoke cannot use the hub's gateway",
+        "Set allowGatewayTransit on the hub side and useRemoteGateways on the spoke side.",
+    ),
+    "DESTINATION_NOT_FOUND": CodeSpec(
+        2,
+        _F,
+        "No network interface holds the destination address where the route leads",
+        "Check the destination IP; the route delivers it into a VNet where nobody has it.",
+    ),
+    # any step
+    "INTERNAL_ERROR": CodeSpec(0, _U, "vnetdoctor failed on this step (a bug; please report it)"),
+}
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    """One fact, with the resource and JSON pointer (or guest file and line) behind it."""
+
+    code: str
+    step: int
+    status: Status
+    severity: Severity
+    message: str
+    resource: str | None = None
+    pointer: str | None = None
+    remediation: str | None = None
+    command: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "step": self.step,
+            "status": self.status.value,
+            "message": self.message,
+            "resource": self.resource,
+            "pointer": self.pointer,
+            "remediation": self.remediation,
+            "command": self.command,
+        }
+
+
+_SEVERITY = {Status.FAIL: Severity.ERROR, Status.WARN: Severity.WARNING}
+
+
+def finding(
+    code: str,
+    message: str,
+    *,
+    step: int | None = None,
+    resource: object = None,
+    pointer: str | None = None,
+    remediation: str | None = None,
+    command: str | None = None,
+    status: Status | None = None,
+) -> Finding:
+    """Build a finding from the catalogue; ``step``/``status`` override the code's defaults."""
+    spec = CODES.get(code)
+    if spec is None:
+        raise KeyError(f"unknown finding code {code!r}")
+    chosen = status or spec.status
+    return Finding(
+        code=code,
+        step=step if step is not None else spec.step,
+        status=chosen,
+        severity=_SEVERITY.get(chosen, Severity.INFO),
+        message=message,
+        resource=None if resource is None else str(resource),
+        pointer=pointer,
+        remediation=remediation if remediation is not None else (spec.remediation or None),
+        command=command,
+    )
+
+
+_RANK = {Status.FAIL: 4, Status.UNKNOWN: 3, Status.WARN: 2, Status.PASS: 1, Status.SKIP: 0}
+
+
+def worst(statuses: list[Status], default: Status = Status.PASS) -> Status:
+    """The status that dominates: fail > unknown > warn > pass."""
+    return max(statuses, key=_RANK.__getitem__, default=default)
