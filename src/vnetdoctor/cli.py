@@ -131,6 +131,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "vnetdoctor.commands.nsg",
     "vnetdoctor.commands.collect",
     "vnetdoctor.commands.probe",
+    "vnetdoctor.commands.matrix",
+    "vnetdoctor.commands.verify",
+    "vnetdoctor.commands.diff",
 )
 
 

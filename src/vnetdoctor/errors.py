@@ -58,7 +58,9 @@ class InputError(VnetDoctorError, ValueError):
         if self.field:
             where.append(f"field {self.field}")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.detail}" if prefix else self.detail
+        text = f"{prefix}: {self.detail}" if prefix else self.detail
+        # One line, always: names and values in messages come from the input.
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SnapshotParseError(InputError):

@@ -212,3 +212,15 @@ def test_trace_terminates_and_reports(case: tuple[Any, ...]) -> None:
             for f in step2.findings
             if f.status is not Status.PASS
         )
+
+
+def test_an_unreadable_nic_address_is_unknown_not_absent() -> None:
+    """Regression: a private IP the input cannot tell (e.g. known after apply) is not 'no IP'."""
+    resources = _estate(2, [], [], [True])
+    resources[3]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] = (
+        "(known after apply)")
+    snap = snapshot_from_json(resources)
+    result = diagnose(snap, "vm0", "vm1", 443)
+    (no_ip,) = [f for f in result.step(1).findings if f.code == "NIC_NO_IP"]
+    assert no_ip.status is Status.UNKNOWN
+    assert result.verdict.value != "blocked" or result.blockers[0].code != "NIC_NO_IP"

@@ -12,7 +12,6 @@ from vnetdoctor.commands.options import (
     CONTEXT,
     debug_option,
     open_snapshot,
-    output_options,
     snapshot_options,
 )
 from vnetdoctor.errors import UsageError
@@ -104,7 +103,20 @@ def _guest_pairs(values: tuple[str, ...], base: Path | None) -> dict[str, list[P
     metavar="FILE",
     help="Write the report to FILE instead of standard output.",
 )
-@output_options
+@click.option(
+    "--query",
+    metavar="JMESPATH",
+    help="JMESPath query applied to the JSON result (as in the az CLI).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "table", "json", "jsonc", "none", "html"], case_sensitive=False),
+    help="Output format; html is one self-contained page (use with --out).",
+)
 @debug_option
 def diagnose(
     snapshots: tuple[Path, ...],
@@ -174,6 +186,17 @@ def diagnose(
         service_tags=tags,
         inputs=tuple(snapshot.sources),
     )
+    if output.casefold() == "html":
+        from vnetdoctor.report.html import render_html
+
+        page = render_html(result, snapshot=snapshot)
+        if out_file is not None:
+            tmp = out_file.with_name(f".{out_file.name}.tmp")
+            tmp.write_text(page, encoding="utf-8")
+            tmp.replace(out_file)
+        else:
+            sys.stdout.write(page)
+        sys.exit(result.exit_code)
     fmt = OutputFormat.parse(output)
     if out_file is not None:
         tmp = out_file.with_name(f".{out_file.name}.tmp")

@@ -403,7 +403,11 @@ def parse_netsh(text: str, source: SourceRef) -> FirewallExport:
             else:
                 fields[key] = value
         if "name" not in fields and lines:
-            fields["name"] = _NETSH_LINE.match(lines[0][1]).group(2).strip()  # type: ignore[union-attr]
+            first = next((_NETSH_LINE.match(line) for _, line in lines if not line[:1].isspace()),
+                         None)
+            if first is None:
+                raise source.at(start).error("netsh rule block without a rule name line")
+            fields["name"] = first.group(2).strip()
             unknown = unknown[1:]
         if "action" not in fields and len(unknown) == len(_NETSH_POSITIONS):
             fields.update(dict(zip(_NETSH_POSITIONS, (v for _, v in unknown), strict=True)))

@@ -181,6 +181,11 @@ def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
 
 
 def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> None:
+    from vnetdoctor.ingest import plan  # Terraform plans and what-if results (preflight)
+
+    if plan.is_terraform_plan(doc) or plan.is_whatif(doc):
+        doc, plan_warnings = plan.resources_of_plan_document(doc, shown)
+        col.warnings.extend(plan_warnings)
     try:
         resources = _resources_of(doc, shown)
     except SnapshotParseError as exc:

@@ -81,12 +81,17 @@ def _end(role: str, end: Endpoint) -> list[Finding]:
                 )
             )
         if not nic.private_ip_addresses:
+            # An address the input could not tell (unparsable, or "known after apply" in a
+            # plan) is unknown, not absent.
+            unreadable = any("privateIPAddress" in c.problems for c in nic.ip_configurations)
             out.append(
                 finding(
                     "NIC_NO_IP",
-                    f"The {role} NIC {nic.name} has no private IP",
+                    f"The {role} NIC {nic.name} has no private IP"
+                    + (" that the input could tell" if unreadable else ""),
                     resource=nic.id,
                     pointer="/properties/ipConfigurations",
+                    status=Status.UNKNOWN if unreadable else None,
                 )
             )
     return out

@@ -1,0 +1,365 @@
+"""Reachability between every pair of VMs, without N^2 full traces.
+
+A diagnosis of ``A -> B`` depends on A and B only through their *context*: the VM's power and
+provisioning state, each NIC's NSG, IP forwarding and state, each IP configuration's subnet,
+application security groups, public IP and load-balancer membership, how many NICs share its IP,
+and where its private IPs fall among every address prefix written anywhere in the estate (NSG rules,
+routes, firewall rules, IP groups, peerings, gateways). Prefixes that contain a VM's whole subnet
+are implied by the subnet, so only the prefixes *inside* a subnet split it.
+
+VMs with the same context form a group; one representative pair per ordered group pair is diagnosed
+with the full nine-step runbook, and every pair of members gets that result. Results are compared
+as a *signature*: the verdict and each non-passing finding's code, step, status, resource and
+pointer, with the two endpoints' own resource ids replaced by ``<source>``/``<destination>``
+(messages differ only in the names and IPs). ``tests/matrix`` checks the equivalence against
+per-pair ``diagnose`` on random pairs of the 10,000-VM synthetic estate.
+
+Not modelled: guest evidence (every cell is computed without it) and classic VMs (not in scope).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from vnetdoctor.model.compute import VirtualMachine
+from vnetdoctor.model.net import Protocol
+from vnetdoctor.model.security import SecurityRule
+from vnetdoctor.model.snapshot import Snapshot
+
+__all__ = ["Cell", "Group", "Matrix", "build_matrix", "signature", "vm_context"]
+
+SCHEMA = "vnetdoctor.matrix/1"
+
+_Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: the verdict and the reasons (blockers first, then what is unknown)."""
+
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    signature: tuple[Any, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class Group:
+    index: int
+    members: tuple[str, ...]
+    key: tuple[Any, ...] = field(repr=False, compare=False)
+
+
+def _collect(value: Any, nets: set[_Net], depth: int = 0) -> None:
+    """Every IP network or address found anywhere inside ``value`` (structs, tuples, dicts)."""
+    if depth > 12 or value is None or isinstance(value, (str, bytes, int, float, bool)):
+        return
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        nets.add(value)
+    elif isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        nets.add(ipaddress.ip_network(value))
+    elif isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+        nets.add(value.network)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _collect(getattr(value, name), nets, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, nets, depth + 1)
+    elif isinstance(value, (tuple, list, frozenset, set)):
+        for item in value:
+            _collect(item, nets, depth + 1)
+
+
+def _rule_applies(rule: SecurityRule, protocol: Protocol | None, port: int | None) -> bool:
+    """Can this NSG rule match a flow of ``protocol`` to ``port``? (When unsure: yes.)"""
+    if rule.problems or rule.protocol is None or protocol is None:
+        return True
+    if rule.protocol not in (Protocol.ANY, protocol) and protocol is not Protocol.ANY:
+        return False
+    if port is None or not rule.destination_port_ranges:
+        return True
+    return any(r.start <= port <= r.end for r in rule.destination_port_ranges)
+
+
+class _PrefixIndex:
+    """Every prefix written in the estate (outside VMs and NICs), indexed by prefix length.
+
+    For NSGs, only the rules that can match the flow's protocol and port count: the others are
+    never the deciding rule, whatever the addresses.
+    """
+
+    def __init__(
+        self, snapshot: Snapshot, protocol: Protocol | None = None, port: int | None = None
+    ) -> None:
+        nets: set[_Net] = set()
+        for nsg in snapshot.network_security_groups.values():
+            for rule in (*nsg.security_rules, *nsg.default_security_rules):
+                if _rule_applies(rule, protocol, port):
+                    _collect(rule, nets)
+        collections: list[Any] = [
+            snapshot.route_tables,
+            snapshot.virtual_networks,
+            snapshot.load_balancers,
+            snapshot.nat_gateways,
+            snapshot.virtual_network_gateways,
+            snapshot.connections,
+            snapshot.local_network_gateways,
+            snapshot.azure_firewalls,
+            snapshot.firewall_policies,
+            snapshot.ip_groups,
+            snapshot.public_ip_addresses,
+            snapshot.classic_virtual_machines,
+        ]
+        for resources in collections:
+            for item in resources.values():
+                _collect(item, nets)
+        self.by_length: dict[tuple[int, int], set[int]] = {}
+        for net in nets:
+            key = (net.version, net.prefixlen)
+            self.by_length.setdefault(key, set()).add(int(net.network_address))
+        self.lengths = sorted(self.by_length)
+
+    def inside(self, ip: _Addr, subnet_len: int) -> tuple[tuple[int, int], ...]:
+        """The prefixes longer than the subnet's that contain ``ip``."""
+        bits = 32 if ip.version == 4 else 128
+        value = int(ip)
+        hits = []
+        for version, length in self.lengths:
+            if version != ip.version or length <= subnet_len:
+                continue
+            masked = value >> (bits - length) << (bits - length)
+            if masked in self.by_length[(version, length)]:
+                hits.append((length, masked))
+        return tuple(hits)
+
+
+def _ids(values: Any) -> tuple[str, ...]:
+    return tuple(sorted(str(v).casefold() for v in values))
+
+
+def vm_context(snapshot: Snapshot, vm: VirtualMachine, index: _PrefixIndex) -> tuple[Any, ...]:
+    """What a diagnosis can see of ``vm``, minus its name and own ids (see the module doc)."""
+    nics: list[Any] = []
+    for nic_id, nic in snapshot.nics_of(vm):
+        if nic is None:
+            nics.append(("missing", str(nic_id).casefold()))
+            continue
+        ipcs = []
+        for ipc in nic.ip_configurations:
+            subnet = snapshot.subnet(ipc.subnet)
+            ip = ipc.private_ip_address
+            if subnet is None or ip is None:
+                # Nothing to share with another VM: keep it alone.
+                return ("alone", str(vm.id).casefold())
+            subnet_len = min((p.prefixlen for p in subnet.address_prefixes if ip in p), default=0)
+            ipcs.append(
+                (
+                    str(ipc.subnet).casefold(),
+                    tuple(sorted(str(a).casefold() for a in ipc.application_security_groups)),
+                    ipc.public_ip_address is not None,
+                    _ids(ipc.load_balancer_backend_address_pools),
+                    _ids(ipc.load_balancer_inbound_nat_rules),
+                    ipc.primary,
+                    ipc.private_ip_allocation_method,
+                    ipc.provisioning_state,
+                    ipc.problems,
+                    len(snapshot.nics_with_ip(ip)),
+                    index.inside(ip, subnet_len),
+                )
+            )
+        nics.append(
+            (
+                str(nic.network_security_group or "").casefold(),
+                nic.enable_ip_forwarding,
+                nic.provisioning_state,
+                nic.primary,
+                tuple(ipcs),
+            )
+        )
+    refs = tuple(r.primary for r in vm.network_interfaces)
+    return (vm.power_state, vm.provisioning_state, refs, tuple(nics))
+
+
+def _endpoint_ids(snapshot: Snapshot, vm: VirtualMachine) -> list[str]:
+    ids = [str(vm.id).casefold()]
+    ids.extend(str(nic_id).casefold() for nic_id, _ in snapshot.nics_of(vm))
+    return ids
+
+
+def _norm(resource: str | None, ends: list[tuple[str, str]]) -> str:
+    if not resource:
+        return ""
+    folded = resource.casefold()
+    for prefix, label in ends:
+        if folded == prefix or folded.startswith(prefix + "/"):
+            return label + folded[len(prefix) :]
+    return folded
+
+
+def signature(diagnosis: Any, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine) -> Cell:
+    """The part of a diagnosis that does not depend on which members of two groups were asked."""
+    ends = [(i, "<source>") for i in _endpoint_ids(snapshot, src)]
+    ends += [(i, "<destination>") for i in _endpoint_ids(snapshot, dst)]
+    ends.sort(key=lambda e: -len(e[0]))
+    items = []
+    reasons = []
+    for step in diagnosis.steps:
+        for f in step.findings:
+            status = str(f.status)
+            if status == "pass":
+                continue
+            resource = _norm(f.resource, ends)
+            items.append((f.code, f.step, status, resource, f.pointer or ""))
+            if status in ("fail", "unknown"):
+                name = resource.rsplit("/", 1)[-1] if "/" in resource else resource
+                pointer = f" {f.pointer}" if f.pointer else ""
+                reasons.append((0 if status == "fail" else 1, f"{f.code} {name}{pointer}".strip()))
+    ordered = tuple(dict.fromkeys(r for _, r in sorted(reasons, key=lambda r: r[0])))
+    statuses = tuple((s.number, str(s.status)) for s in diagnosis.steps)
+    return Cell(str(diagnosis.verdict.value), ordered, (statuses, tuple(items)))
+
+
+Diagnoser = Callable[[VirtualMachine, VirtualMachine], Cell]
+
+
+class Matrix:
+    """Cells are computed per group pair on first use; :meth:`compute_all` fills them all."""
+
+    def __init__(
+        self,
+        vms: list[VirtualMachine],
+        groups: list[Group],
+        group_of: dict[str, int],
+        diagnoser: Diagnoser,
+        port: int | None,
+        protocol: str,
+    ) -> None:
+        self.vms: tuple[str, ...] = tuple(v.name for v in vms)
+        self._vm = {v.name: v for v in vms}
+        self.groups = groups
+        self.group_of = group_of
+        self.port = port
+        self.protocol = protocol
+        self._diagnose = diagnoser
+        self._cells: dict[tuple[int, int], Cell | None] = {}
+        self.diagnosed = 0
+
+    def group_cell(self, i: int, j: int) -> Cell | None:
+        """The cell for any member of group ``i`` to any *other* member of group ``j``."""
+        key = (i, j)
+        if key not in self._cells:
+            src = self.groups[i].members[0]
+            if i == j:
+                if len(self.groups[i].members) < 2:
+                    self._cells[key] = None
+                    return None
+                dst = self.groups[i].members[1]
+            else:
+                dst = self.groups[j].members[0]
+            self._cells[key] = self._diagnose(self._vm[src], self._vm[dst])
+            self.diagnosed += 1
+        return self._cells[key]
+
+    def cell(self, source: str, destination: str) -> Cell | None:
+        """``None`` on the diagonal (a VM and itself)."""
+        if source == destination:
+            return None
+        return self.group_cell(self.group_of[source], self.group_of[destination])
+
+    def compute_all(self) -> None:
+        for i in range(len(self.groups)):
+            for j in range(len(self.groups)):
+                self.group_cell(i, j)
+
+    def pairs(self) -> Iterator[tuple[str, str, Cell]]:
+        for a in self.vms:
+            for b in self.vms:
+                c = self.cell(a, b)
+                if c is not None:
+                    yield a, b, c
+
+    def counts(self) -> dict[str, int]:
+        """Verdict counts over VM pairs (not groups), without enumerating the pairs."""
+        out: dict[str, int] = {}
+        sizes = [len(g.members) for g in self.groups]
+        for i, si in enumerate(sizes):
+            for j, sj in enumerate(sizes):
+                c = self.group_cell(i, j)
+                if c is None:
+                    continue
+                n = si * (si - 1) if i == j else si * sj
+                out[c.verdict] = out.get(c.verdict, 0) + n
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact: groups with their members, and one cell per ordered group pair."""
+        cells = []
+        for i in range(len(self.groups)):
+            for j in range(len(self.groups)):
+                c = self.group_cell(i, j)
+                if c is not None:
+                    cells.append({"source": i, "destination": j, **c.to_json()})
+        return {
+            "schema": SCHEMA,
+            "protocol": self.protocol,
+            "port": self.port,
+            "vms": len(self.vms),
+            "counts": self.counts(),
+            "diagnosed": self.diagnosed,
+            "groups": [{"group": g.index, "members": list(g.members)} for g in self.groups],
+            "cells": cells,
+        }
+
+
+def select_vms(snapshot: Snapshot, pattern: str | None) -> list[VirtualMachine]:
+    vms = sorted(snapshot.virtual_machines.values(), key=lambda v: v.name.casefold())
+    if pattern:
+        pat = pattern.casefold()
+        vms = [v for v in vms if fnmatch.fnmatchcase(v.name.casefold(), pat)]
+    return vms
+
+
+DiagnoseFn = Callable[..., Any]
+_PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "icmp": Protocol.ICMP, "*": Protocol.ANY}
+
+
+def build_matrix(
+    snapshot: Snapshot,
+    diagnose: DiagnoseFn,
+    port: int | None = None,
+    protocol: str = "tcp",
+    vms: str | None = None,
+    *,
+    compute: bool = True,
+) -> Matrix:
+    """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell.
+
+    ``diagnose`` is :func:`vnetdoctor.api.diagnose` (passed in: the engine does not import the
+    runbook): ``diagnose(snapshot, source_id, destination_id, port, protocol) -> Diagnosis``.
+    """
+    chosen = select_vms(snapshot, vms)
+    index = _PrefixIndex(snapshot, _PROTOCOLS.get(protocol.casefold()), port)
+    keyed: dict[tuple[Any, ...], list[str]] = {}
+    for vm in chosen:
+        keyed.setdefault(vm_context(snapshot, vm, index), []).append(vm.name)
+    groups = [Group(i, tuple(m), k) for i, (k, m) in enumerate(keyed.items())]
+    group_of = {name: g.index for g in groups for name in g.members}
+
+    def run(src: VirtualMachine, dst: VirtualMachine) -> Cell:
+        result = diagnose(snapshot, str(src.id), str(dst.id), port, protocol)
+        return signature(result, snapshot, src, dst)
+
+    matrix = Matrix(chosen, groups, group_of, run, port, protocol)
+    if compute:
+        matrix.compute_all()
+    return matrix

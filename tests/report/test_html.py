@@ -1,0 +1,156 @@
+"""The HTML report: self-contained, complete, and every estate string escaped."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import msgspec
+import pytest
+
+from vnetdoctor.api import diagnose
+from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.report.html import path_svg, render_html, render_matrix_html, rule_description
+from vnetdoctor.runbook.runner import Diagnosis
+from vnetdoctor.samples import load_sample
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+WINRM = "Allow-WinRM-From-Mgmt"
+
+
+class _Tags(HTMLParser):
+    """Every start tag and attribute the browser would build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(page: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def sample() -> Snapshot:
+    return load_sample("contoso")
+
+
+@pytest.fixture(scope="module")
+def blocked(sample: Snapshot) -> Diagnosis:
+    return diagnose(sample, "vm-web-01", "vm-db-01", 5432)
+
+
+def _winrm_pointer(sample: Snapshot) -> tuple[str, str]:
+    nsg = sample.network_security_groups.find("nsg-snet-mgmt")
+    rule = next(r for r in nsg.security_rules if r.name == WINRM)
+    return str(nsg.id), f"/properties/securityRules/{rule.index}"
+
+
+def test_sample_rule_description_is_the_payload(sample: Snapshot) -> None:
+    resource, pointer = _winrm_pointer(sample)
+    assert rule_description(sample, resource, pointer) == PAYLOAD
+
+
+def test_hostile_description_and_names_render_as_text(sample: Snapshot, blocked: Diagnosis) -> None:
+    resource, pointer = _winrm_pointer(sample)
+    hops = list(blocked.path)
+    # Point an NSG hop at the rule whose description is the payload, and make every other
+    # estate-written string hostile too: names, decisions, details, finding messages.
+    hops[2] = msgspec.structs.replace(
+        hops[2], name=PAYLOAD, resource=resource, pointer=pointer, detail=f"\"{PAYLOAD}'&"
+    )
+    steps = list(blocked.steps)
+    findings = list(steps[1].findings)
+    findings[0] = msgspec.structs.replace(
+        findings[0], message=PAYLOAD, remediation=PAYLOAD, command=PAYLOAD, resource=PAYLOAD
+    )
+    steps[1] = msgspec.structs.replace(steps[1], findings=tuple(findings), title=PAYLOAD)
+    hostile = msgspec.structs.replace(blocked, path=tuple(hops), steps=tuple(steps))
+    page = render_html(hostile, snapshot=sample)
+
+    parsed = _parse(page)
+    tags = {t for t, _ in parsed.tags}
+    assert "img" not in tags
+    assert "script" not in tags
+    assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert PAYLOAD not in page
+    # ... and the reader sees the payload as text (the rule description included).
+    text = "".join(parsed.text)
+    assert f"Rule description: {PAYLOAD}" in text
+    assert text.count(PAYLOAD) >= 5
+
+
+def test_self_contained(blocked: Diagnosis) -> None:
+    page = render_html(blocked)
+    parsed = _parse(page)
+    for tag, attrs in parsed.tags:
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            assert not value or value.startswith("#"), (tag, key, value)
+        assert tag not in ("script", "link", "iframe", "img")
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page
+    assert "default-src 'none'" in page  # CSP: the browser may fetch nothing at all
+
+
+def test_verdict_steps_blockers_and_marked_hop(blocked: Diagnosis) -> None:
+    page = render_html(blocked)
+    parsed = _parse(page)
+    verdict = [a for t, a in parsed.tags if a.get("id") == "verdict"]
+    assert verdict
+    assert verdict[0]["data-verdict"] == "blocked"
+    steps = [a for t, a in parsed.tags if t == "tr" and "step" in (a.get("class") or "")]
+    assert [int(a["data-step"] or 0) for a in steps] == list(range(1, 10))
+    assert steps[1]["data-status"] == "fail"
+    blockers = [a for t, a in parsed.tags if "blocker" in (a.get("class") or "").split()]
+    assert [a["data-code"] for a in blockers] == ["NSG_DENY"]
+    text = "".join(parsed.text)
+    assert "Fix: Add an allow rule" in text
+    assert "Evidence: " in text
+    assert "nsg-snet-data" in text
+    hops = [a for t, a in parsed.tags if t == "g" and "hop" in (a.get("class") or "").split()]
+    assert len(hops) == len(blocked.path)
+    failing = [a for a in hops if "failing" in (a.get("class") or "").split()]
+    assert len(failing) == 1
+    assert failing[0]["id"] == "failing-hop"
+    assert failing[0]["data-kind"] == "nsg-inbound"
+
+
+def test_svg_is_well_formed_xml(blocked: Diagnosis) -> None:
+    svg = ET.fromstring(path_svg(blocked.path))
+    ns = "{http://www.w3.org/2000/svg}"
+    assert svg.tag == f"{ns}svg"
+    groups = [g for g in svg.iter(f"{ns}g") if "hop" in g.get("class", "").split()]
+    assert len(groups) == len(blocked.path)
+    assert len(list(svg.iter(f"{ns}line"))) == len(blocked.path) - 1
+
+
+def test_reachable_and_empty_paths(sample: Snapshot) -> None:
+    result = diagnose(sample, "vm-web-01", "vm-db-01", 5432)
+    empty = msgspec.structs.replace(result, path=())
+    page = render_html(empty)
+    assert "No path was traced" in page
+    assert "failing-hop" not in path_svg(tuple(h for h in result.path if h.status != "fail"))
+
+
+def test_matrix_heat_map_escapes_and_lists_cells(sample: Snapshot) -> None:
+    from vnetdoctor.engine.matrix import build_matrix
+
+    m = build_matrix(sample, diagnose, 5432, vms="vm-db-*")
+    page = render_matrix_html(m)
+    parsed = _parse(page)
+    cells = [a for t, a in parsed.tags if t == "td" and a.get("data-verdict")]
+    n = len(m.vms)
+    assert len(cells) == n * (n - 1)
+    assert "script" not in {t for t, _ in parsed.tags}
