@@ -114,9 +114,11 @@ class _PrefixIndex:
             snapshot.virtual_network_gateways,
             snapshot.connections,
             snapshot.local_network_gateways,
-            snapshot.azure_firewalls,
-            snapshot.firewall_policies,
-            snapshot.ip_groups,
+            # firewall tables exist once the snapshot models Azure Firewall
+            *(
+                getattr(snapshot, name, {})
+                for name in ("azure_firewalls", "firewall_policies", "ip_groups")
+            ),
             snapshot.public_ip_addresses,
             snapshot.classic_virtual_machines,
         ]
