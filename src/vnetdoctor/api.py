@@ -44,6 +44,7 @@ def diagnose(
     service_tags: Any = None,
     profile: routing.RouteProfile = routing.DEFAULT_PROFILE,
     flow_logs: Any = None,
+    fqdn: str | None = None,
     inputs: Sequence[str] = (),
 ) -> Diagnosis:
     """Why can (or can't) ``source`` reach ``destination`` on ``port``? All nine steps.
@@ -61,7 +62,7 @@ def diagnose(
     src = resolve_endpoint(snapshot, source)
     dst = resolve_endpoint(snapshot, destination)
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
-    tracer = Tracer(snapshot, engine_for(snapshot, service_tags), profile, service_tags)
+    tracer = Tracer(snapshot, engine_for(snapshot, service_tags), profile, service_tags, fqdn=fqdn)
     folded = {k.casefold(): v for k, v in (guest or {}).items()}
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))

@@ -84,6 +84,11 @@ def _guest_pairs(values: tuple[str, ...], base: Path | None) -> dict[str, list[P
     "AzureLoadBalancer and Internet.",
 )
 @click.option(
+    "--fqdn",
+    metavar="HOST",
+    help="The host name the client asks for (evaluates Azure Firewall application rules).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Read what the pair needs from Azure now (needs vnetdoctor[azure] and a signed-in "
@@ -128,6 +133,7 @@ def diagnose(
     guest: tuple[str, ...],
     concurrent: int | None,
     service_tags: Path | None,
+    fqdn: str | None,
     live: bool,
     subscriptions: tuple[str, ...],
     out_file: Path | None,
@@ -183,6 +189,7 @@ def diagnose(
         protocol,
         guest=evidence,
         concurrent=concurrent,
+        fqdn=fqdn,
         service_tags=tags,
         inputs=tuple(snapshot.sources),
     )

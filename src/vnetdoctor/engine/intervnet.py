@@ -139,7 +139,7 @@ def between_vnets(
     if backward is not None:
         found = _link_issue(backward, dst, src)
         return [found] if found else []
-    if trace.appliances and trace.outcome is not Outcome.NO_ROUTE:
+    if (trace.appliances or trace.firewalls) and trace.outcome is not Outcome.NO_ROUTE:
         return []  # no direct peering, but routed through an appliance: judged by the trace
     connection = _vnet_to_vnet(snapshot, src, dst)
     if connection is not None:

@@ -46,6 +46,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from vnetdoctor.engine.admin_rules import evaluate_admin_rules
 from vnetdoctor.engine.tags import (
     INTERNET,
     UDR_ASSUMPTION,
@@ -69,6 +70,7 @@ from vnetdoctor.model.net import (
     Protocol,
     parse_ip,
 )
+from vnetdoctor.model.network_manager import AdminAccess, SecurityAdminRule
 from vnetdoctor.model.security import Access, Direction, NetworkSecurityGroup, SecurityRule
 from vnetdoctor.model.snapshot import Snapshot
 
@@ -106,6 +108,7 @@ class Verdict(StrEnum):
     UNKNOWN = "Unknown"
 
 
+_ADMIN_EFFECT: Final = {AdminAccess.DENY: Verdict.DENY, AdminAccess.ALWAYS_ALLOW: Verdict.ALLOW}
 _OF_ACCESS: Final = {Access.ALLOW: Verdict.ALLOW, Access.DENY: Verdict.DENY}
 _V4_END: Final = (1 << 32) - 1
 _V6_END: Final = (1 << 128) - 1
@@ -803,6 +806,9 @@ class FlowVerdict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         out = {"access": self.access.value}
         if self.rule is not None:
             out["ruleName"] = self.rule.rule_name
+            if isinstance(self.rule, SecurityAdminRule) and self.rule.id is not None:
+                # Azure's ruleName for an admin rule is undocumented (§2.5): the id beside it.
+                out["adminRuleId"] = str(self.rule.id)
         return out
 
     def to_json(self, *, explain: bool = False) -> dict[str, Any]:
@@ -989,7 +995,56 @@ class NsgEngine:
         first_step, second_step = plan.steps
         layers = (self._evaluate(first_step, flow, explain),
                   self._evaluate(second_step, flow, explain))
-        return self._combine(nic, direction, protocol, local, remote, layers, plan)
+        verdict = self._combine(nic, direction, protocol, local, remote, layers, plan)
+        if self.snapshot.effective_admin_rules:
+            return self._with_admin_rules(verdict, plan.vnet_id, plan.subnet_id)
+        return verdict
+
+    def _with_admin_rules(self, verdict: FlowVerdict, vnet_id: ResourceId | None,
+                          subnet_id: ResourceId | None) -> FlowVerdict:
+        """Security admin rules of the NIC's VNet come before its NSGs (decision A2)."""
+        rules = self.snapshot.admin_rules_for(vnet_id)
+        if rules is None:
+            return verdict
+        inbound = verdict.direction is Direction.INBOUND
+        src, dst = ((verdict.remote_ip, verdict.local_ip) if inbound
+                    else (verdict.local_ip, verdict.remote_ip))
+        src_port, dst_port = ((verdict.remote_port, verdict.local_port) if inbound
+                              else (verdict.local_port, verdict.remote_port))
+        tags = self.tags
+
+        result = evaluate_admin_rules(rules, verdict.direction, verdict.protocol, src, dst,
+                                      src_port, dst_port, lambda t: tags.expand(t, subnet_id))
+        rule, access = result.rule, result.access
+        notes: list[str] = []
+        if result.maybe:
+            notes.append("security admin rule(s) " + ", ".join(r.name for r in result.maybe)
+                         + " may match (network groups or service tags not expanded)")
+        if rule is None and not result.maybe:
+            return verdict
+        terminal = access in (AdminAccess.DENY, AdminAccess.ALWAYS_ALLOW)
+        outcome = (Verdict.DENY if access is AdminAccess.DENY
+                   else Verdict.ALLOW if access is AdminAccess.ALWAYS_ALLOW
+                   else verdict.access)
+        effects = {_ADMIN_EFFECT.get(m.admin_access, outcome) if m.admin_access else outcome
+                   for m in result.maybe}
+        if effects - {outcome}:
+            outcome = Verdict.UNKNOWN
+        reason = ("no security admin rule matches" if rule is None else
+                  f"security admin rule {rule.name!r} (priority {rule.priority}, "
+                  f"{rule.admin_access.value if rule.admin_access else '?'}) matches")
+        layer = LayerResult(layer="securityAdmin", attached_to=vnet_id, nsg_id=None, nsg=None,
+                            access=outcome if terminal or rule is None else Verdict.ALLOW,
+                            rule=rule, reason=reason)
+        if terminal:
+            notes.append(f"the NSGs of this direction are not evaluated: admin rule "
+                         f"{access.value if access else ''} terminates")
+            return msgspec.structs.replace(verdict, access=outcome, rule=rule, nsg_id=None,
+                                           layers=(layer,), notes=tuple(notes))  # NSGs skipped
+        if rule is not None:
+            notes.append(f"security admin rule {rule.name!r} allows: the NSGs decide")
+        return msgspec.structs.replace(verdict, access=outcome, layers=(layer, *verdict.layers),
+                                       notes=(*verdict.notes, *notes))
 
     def _plan(self, nic: NetworkInterface, ipc: IpConfiguration, direction: Direction) -> _Plan:
         """What does not depend on the packet: the layers, compiled, in evaluation order."""

@@ -21,14 +21,19 @@ import msgspec
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint
+from vnetdoctor.engine.firewall import FirewallDecision, FirewallEngine
+from vnetdoctor.engine.loadbalancer import PROBE_SOURCE, LoadBalancerIndex, probe_of, rule_for
 from vnetdoctor.engine.nsg import FlowVerdict, NsgEngine, Verdict
 from vnetdoctor.engine.outbound import OutboundMethod, outbound_for
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop, RouteKind
 from vnetdoctor.engine.topology import peering_links
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
+from vnetdoctor.model.firewall import AzureFirewall
 from vnetdoctor.model.ids import ResourceId
+from vnetdoctor.model.loadbalancer import FrontendIpConfiguration, LoadBalancer
 from vnetdoctor.model.net import IPAddress, Protocol
 from vnetdoctor.model.network import VirtualNetwork
+from vnetdoctor.model.network_manager import SecurityAdminRule
 from vnetdoctor.model.security import Direction
 from vnetdoctor.model.snapshot import Snapshot
 
@@ -93,6 +98,8 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     egress_ipc: IpConfiguration | None = None
     egress_nic: NetworkInterface | None = None
     nsg_verdicts: tuple[FlowVerdict, ...] = ()
+    # Azure Firewalls crossed, in path order, with what each decided (F1-F6).
+    firewalls: tuple[FirewallDecision, ...] = ()
 
 
 class _Builder:
@@ -100,6 +107,7 @@ class _Builder:
         self.hops: list[Hop] = []
         self.issues: list[Issue] = []
         self.verdicts: list[FlowVerdict] = []
+        self.firewalls: list[FirewallDecision] = []
 
     def hop(self, **kwargs: object) -> None:
         self.hops.append(Hop(**kwargs))  # type: ignore[arg-type]
@@ -169,12 +177,29 @@ class Tracer:
         nsgs: NsgEngine,
         profile: routing.RouteProfile = routing.DEFAULT_PROFILE,
         service_tags: routing.ServiceTagLookup | None = None,
+        fqdn: str | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.fqdn = fqdn  # the host name an application asks for (Azure Firewall app rules)
         self.nsgs = nsgs
         self.profile = profile
         self.service_tags = service_tags
         self._tables: dict[tuple[ResourceId, ResourceId | None], routing.EffectiveRouteTable] = {}
+        self._firewalls: FirewallEngine | None = None
+        self._lbs: LoadBalancerIndex | None = None
+
+    @property
+    def lbs(self) -> LoadBalancerIndex:
+        if self._lbs is None:
+            self._lbs = LoadBalancerIndex(self.snapshot)
+        return self._lbs
+
+    @property
+    def firewalls(self) -> FirewallEngine:
+        if self._firewalls is None:
+            tags = self.nsgs.tags
+            self._firewalls = FirewallEngine(self.snapshot, lambda tag: tags.expand(tag, None))
+        return self._firewalls
 
     # -- pieces ---------------------------------------------------------------------------------
     def next_hop(
@@ -218,8 +243,19 @@ class Tracer:
         b.verdicts.append(verdict)
         way = "outbound" if direction is Direction.OUTBOUND else "inbound"
         for layer in verdict.layers:
-            name = layer.nsg_id.name if layer.nsg_id is not None else "(no NSG)"
             status = {Verdict.ALLOW: "pass", Verdict.DENY: "fail"}.get(layer.access, "unknown")
+            if isinstance(layer.rule, SecurityAdminRule) or layer.layer == "securityAdmin":
+                b.hop(
+                    kind=f"admin-{way}",
+                    name=layer.rule.name if layer.rule is not None else "(no admin rule)",
+                    decision=layer.access.value,
+                    detail=f"{role}, security admin rules of the VNet: {layer.reason}",
+                    resource=None if layer.rule is None else str(layer.rule.id),
+                    pointer=None if layer.rule is None else layer.rule.pointer,
+                    status=status,
+                )
+                continue
+            name = layer.nsg_id.name if layer.nsg_id is not None else "(no NSG)"
             b.hop(
                 kind=f"nsg-{way}",
                 name=name,
@@ -229,7 +265,18 @@ class Tracer:
                 pointer=None if layer.rule is None else layer.rule.pointer,
                 status=status,
             )
-        if verdict.access is Verdict.DENY:
+        if verdict.access is Verdict.DENY and isinstance(verdict.rule, SecurityAdminRule):
+            admin = verdict.rule
+            b.issue(
+                code="ADMIN_RULE_DENY",
+                message=f"{way.capitalize()} at {role} {nic.name}: security admin rule "
+                f"{admin.name!r} (priority {admin.priority}, Virtual Network Manager) denies "
+                f"{protocol.value} {source} -> {destination}:{_port_text(port)}; NSGs cannot "
+                "override it",
+                resource=None if admin.id is None else str(admin.id),
+                pointer=admin.pointer,
+            )
+        elif verdict.access is Verdict.DENY:
             rule = verdict.rule
             assert rule is not None
             b.issue(
@@ -286,8 +333,9 @@ class Tracer:
         appliances: list[ResourceId] = []
         visited = {nic.id}
         current_nic, current_ipc = nic, ipc
+        pkt_src = src_ip  # the packet's source after any SNAT on the way
         for _ in range(MAX_HOPS):
-            hop = self.next_hop(current_nic, current_ipc, src_ip, dst_ip)
+            hop = self.next_hop(current_nic, current_ipc, pkt_src, dst_ip)
             route = hop.route
             if hop.is_unknown or route is None or route.next_hop_type is None:
                 reasons = "; ".join(hop.reasons) or "no route decision"
@@ -323,11 +371,42 @@ class Tracer:
                 EffectiveNextHopType.VNET_GLOBAL_PEERING,
             ):
                 return self._deliver(
-                    b, current_vnet, hop, source, destination, protocol, port, appliances
+                    b,
+                    current_vnet,
+                    hop,
+                    source,
+                    destination,
+                    protocol,
+                    port,
+                    appliances,
+                    packet_source=pkt_src,
                 )
+            firewall = (
+                self.snapshot.firewall_at(hop.next_hop_ip_address)
+                if kind is EffectiveNextHopType.VIRTUAL_APPLIANCE
+                and hop.next_hop_ip_address is not None
+                else None
+            )
+            if firewall is not None:
+                passed = self._firewall(
+                    b,
+                    hop,
+                    firewall,
+                    current_nic,
+                    current_vnet,
+                    pkt_src,
+                    dst_ip,
+                    protocol,
+                    port,
+                    visited,
+                )
+                if passed is None:
+                    return self._done(b, Outcome.DROPPED, appliances)
+                current_nic, current_ipc, pkt_src = passed
+                continue
             if kind is EffectiveNextHopType.VIRTUAL_APPLIANCE:
                 step = self._appliance(
-                    b, hop, current_nic, current_vnet, src_ip, dst_ip, protocol, port, visited
+                    b, hop, current_nic, current_vnet, pkt_src, dst_ip, protocol, port, visited
                 )
                 if step is None:
                     return self._done(b, Outcome.DROPPED, appliances)
@@ -381,6 +460,7 @@ class Tracer:
             egress_nic=None if egress is None else egress[0],
             egress_ipc=None if egress is None else egress[1],
             nsg_verdicts=tuple(b.verdicts),
+            firewalls=tuple(b.firewalls),
         )
 
     def _deliver(
@@ -393,8 +473,9 @@ class Tracer:
         protocol: Protocol,
         port: int | None,
         appliances: list[ResourceId],
+        packet_source: IPAddress | None = None,
     ) -> Trace:
-        src_ip, dst_ip = source.ip, destination.ip
+        src_ip, dst_ip = packet_source or source.ip, destination.ip
         assert src_ip is not None
         assert dst_ip is not None
         target_vnet = current_vnet
@@ -409,6 +490,12 @@ class Tracer:
             and (v := _vnet(self.snapshot, c)) is not None
             and v.id == target_vnet.id
         ]
+        if not holders and self.snapshot.load_balancers:
+            found = self.lbs.frontend_at(dst_ip)
+            if found is not None:
+                return self._load_balancer(
+                    b, found, hop, source, src_ip, dst_ip, protocol, port, appliances
+                )
         if not holders:
             where = target_vnet.name if target_vnet else "the virtual network"
             b.hop(
@@ -440,6 +527,213 @@ class Tracer:
             resource=str(nic.id),
         )
         return self._done(b, Outcome.DELIVERED, appliances, delivered_to=nic)
+
+    def _load_balancer(
+        self,
+        b: _Builder,
+        found: tuple[LoadBalancer, FrontendIpConfiguration],
+        hop: NextHop,
+        source: Endpoint,
+        src_ip: IPAddress,
+        dst_ip: IPAddress,
+        protocol: Protocol,
+        port: int | None,
+        appliances: list[ResourceId],
+    ) -> Trace:
+        """An internal load balancer frontend as the destination (L1-L6)."""
+        lb, fe = found
+        where = f"{lb.name} frontend {fe.name} ({dst_ip})"
+        if protocol not in (Protocol.TCP, Protocol.UDP):
+            b.hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="not balanced",
+                status="unknown",
+                detail=f"{where}: {protocol.value} is not load-balanced (TCP and UDP only)",
+                resource=str(fe.id),
+            )
+            b.issue(
+                code="LB_NOT_LOAD_BALANCED",
+                message=f"{where}: {protocol.value} is not load-balanced (load-balancing rules "
+                "carry TCP and UDP only, L6); test with TCP or UDP on a rule's port",
+                resource=str(fe.id),
+            )
+            return self._done(b, Outcome.UNKNOWN, appliances)
+        if (lb.sku or "").casefold() == "basic" and (
+            hop.route is not None
+            and hop.route.next_hop_type is EffectiveNextHopType.VNET_GLOBAL_PEERING
+        ):
+            b.issue(
+                code="LB_GLOBAL_PEERING_BASIC",
+                message=f"{where} belongs to a Basic load balancer, whose frontends cannot "
+                "be reached over global VNet peering; use a Standard load balancer",
+                resource=str(lb.id),
+                pointer="/sku/name",
+            )
+        rule = rule_for(lb, fe, protocol, port)
+        if rule is None:
+            b.hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="no rule",
+                status="fail",
+                detail=f"{where}: no load-balancing rule for {protocol.value}/{_port_text(port)}",
+                resource=str(lb.id),
+            )
+            b.issue(
+                code="LB_NO_RULE_FOR_PORT",
+                message=f"{where} has no load-balancing rule for {protocol.value} port "
+                f"{_port_text(port)}: nothing listens on the frontend for this flow",
+                resource=str(lb.id),
+                pointer="/properties/loadBalancingRules",
+            )
+            return self._done(b, Outcome.DROPPED, appliances)
+        backend_port = rule.backend_port or port
+        probe = probe_of(lb, rule)
+        members = self.lbs.backends(lb, rule)
+        healthy = []
+        for m in members:
+            if m.nic is None or m.ip_configuration is None:
+                b.hop(
+                    kind="lb-backend",
+                    name=str(m.ip),
+                    decision="no host",
+                    status="fail",
+                    detail=f"pool member {m.ip} is held by no network interface",
+                    resource=str(m.pool),
+                )
+                continue
+            state = (m.admin_state or "").casefold()
+            if state == "down":
+                b.hop(
+                    kind="lb-backend",
+                    name=m.nic.name,
+                    decision="admin down",
+                    status="fail",
+                    detail=f"pool member {m.ip} has adminState Down: no new connections",
+                    resource=str(m.pool),
+                )
+                continue
+            if state == "up" or probe is None or probe.port is None:
+                healthy.append(m)
+                continue
+            verdict = self.nsgs.verify(
+                m.nic,
+                Direction.INBOUND,
+                Protocol.TCP,
+                (m.ip, probe.port),
+                (PROBE_SOURCE, None),
+                ip_configuration=m.ip_configuration,
+            )
+            if verdict.access is Verdict.ALLOW:
+                healthy.append(m)
+                continue
+            rule_text = "" if verdict.rule is None else f" (rule {verdict.rule.name!r})"
+            b.hop(
+                kind="lb-backend",
+                name=m.nic.name,
+                decision="probe " + verdict.access.value,
+                status="fail" if verdict.access is Verdict.DENY else "unknown",
+                detail=f"health probe {probe.name} from {PROBE_SOURCE} to port {probe.port}"
+                f"{rule_text}",
+                resource=str(m.nic.id),
+            )
+            if verdict.access is Verdict.DENY:
+                b.issue(
+                    code="LB_PROBE_BLOCKED",
+                    message=f"{lb.name}'s health probe {probe.name} (TCP {probe.port} from "
+                    f"168.63.129.16 / AzureLoadBalancer) is denied at backend {m.nic.name}"
+                    f"{rule_text}: the backend is marked down",
+                    resource=None
+                    if verdict.rule is None or verdict.rule.id is None
+                    else str(verdict.rule.id),
+                    pointer=None if verdict.rule is None else verdict.rule.pointer,
+                    status="warn" if len(members) > 1 else None,
+                )
+        if (
+            not healthy
+            and probe is not None
+            and members
+            and ((probe.no_healthy_backends_behavior or "").casefold() == "allprobedup")
+        ):
+            healthy = [m for m in members if m.nic is not None and m.ip_configuration is not None]
+            b.hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="all probed up",
+                status="pass",
+                detail=f"probe {probe.name}: noHealthyBackendsBehavior AllProbedUp sends to "
+                "every backend although all are probed down",
+                resource=str(lb.id),
+            )
+        if not healthy:
+            b.hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="no healthy backend",
+                status="fail",
+                detail=f"{where}: rule {rule.name}, no healthy member of the pool",
+                resource=str(lb.id),
+                pointer=f"/properties/loadBalancingRules/{rule.index}",
+            )
+            b.issue(
+                code="LB_NO_HEALTHY_BACKEND",
+                message=f"{where}: rule {rule.name!r} has no healthy backend (all probed "
+                "down; noHealthyBackendsBehavior AllProbedDown, the default [unverified]): "
+                "no new flows are sent",
+                resource=str(lb.id),
+                pointer=f"/properties/loadBalancingRules/{rule.index}",
+            )
+            return self._done(b, Outcome.DROPPED, appliances)
+        b.hop(
+            kind="load-balancer",
+            name=lb.name,
+            decision="balance",
+            detail=f"{where}: rule {rule.name} ({rule.protocol} {rule.frontend_port} -> "
+            f"{backend_port}), {len(healthy)} healthy backend(s)",
+            resource=str(lb.id),
+            pointer=f"/properties/loadBalancingRules/{rule.index}",
+        )
+        if source.nic is not None and any(
+            m.nic is not None and m.nic.id == source.nic.id for m in healthy
+        ):
+            alone = len(healthy) == 1
+            b.issue(
+                code="LB_HAIRPIN",
+                message=f"{source.name} is itself a backend of {where}: flows hashed back to "
+                f"it fail (ILB hairpin, L2) - "
+                + (
+                    "it is the only healthy member, so every flow fails"
+                    if alone
+                    else f"about 1 in {len(healthy)} flows time out (intermittent)"
+                ),
+                resource=str(lb.id),
+                pointer=f"/properties/loadBalancingRules/{rule.index}",
+                status=None if alone else "warn",
+            )
+        chosen = healthy[0]
+        assert chosen.nic is not None
+        assert chosen.ip_configuration is not None
+        target = dst_ip if rule.enable_floating_ip else chosen.ip
+        self._nsg(
+            b,
+            chosen.nic,
+            chosen.ip_configuration,
+            Direction.INBOUND,
+            protocol,
+            src_ip,
+            target,
+            backend_port,
+            "backend",
+        )
+        b.hop(
+            kind="destination",
+            name=chosen.nic.name,
+            decision="deliver",
+            detail=f"backend {chosen.ip}:{_port_text(backend_port)} of {lb.name}",
+            resource=str(chosen.nic.id),
+        )
+        return self._done(b, Outcome.DELIVERED, appliances, delivered_to=chosen.nic)
 
     def _peer_holding(self, vnet: VirtualNetwork, ip: IPAddress) -> VirtualNetwork | None:
         for link in peering_links(self.snapshot, vnet):
@@ -592,6 +886,174 @@ class Tracer:
         self._nsg(b, nic, ipc, Direction.OUTBOUND, protocol, src_ip, dst_ip, port, "appliance")
         return nic, ipc
 
+    def _firewall(
+        self,
+        b: _Builder,
+        hop: NextHop,
+        firewall: AzureFirewall,
+        current_nic: NetworkInterface,
+        current_vnet: VirtualNetwork | None,
+        src_ip: IPAddress,
+        dst_ip: IPAddress,
+        protocol: Protocol,
+        port: int | None,
+        visited: set[ResourceId],
+    ) -> tuple[NetworkInterface, IpConfiguration, IPAddress] | None:
+        """An Azure Firewall's private IP as next hop: its rules decide (F1-F9), it may SNAT
+        (F5), and it forwards by the routes of AzureFirewallSubnet."""
+        route = hop.route
+        assert route is not None
+        fw_ip = hop.next_hop_ip_address
+        assert fw_ip is not None
+        resource = str(route.resource_id) if route.resource_id else None
+        fw_vnet = self.snapshot.subnet_vnet(firewall.subnet)
+        if current_vnet is not None and fw_vnet is not None and fw_vnet.id != current_vnet.id:
+            link = next(
+                (
+                    lk
+                    for lk in peering_links(self.snapshot, current_vnet)
+                    if lk.remote is not None and lk.remote.id == fw_vnet.id
+                ),
+                None,
+            )
+            if link is None or not link.is_usable:
+                b.issue(
+                    code="ROUTE_APPLIANCE_MISSING",
+                    message=f"{route.describe()} sends {dst_ip} to Azure Firewall "
+                    f"{firewall.name} ({fw_ip}) in {fw_vnet.name}, which {current_vnet.name} "
+                    "cannot reach (no usable peering)",
+                    resource=resource,
+                    pointer=route.pointer,
+                )
+                return None
+            self._forwarded_check(b, current_vnet, fw_vnet, src_ip)
+        if firewall.id in visited:
+            b.hop(
+                kind="firewall",
+                name=firewall.name,
+                decision="loop",
+                status="fail",
+                detail=f"{fw_ip} was already on the path",
+                resource=str(firewall.id),
+            )
+            b.issue(
+                code="ROUTE_LOOP",
+                message=f"{route.describe()} at {current_nic.name} sends {dst_ip} back to "
+                f"Azure Firewall {firewall.name} ({fw_ip}), which already forwarded it: a loop",
+                resource=resource,
+                pointer=route.pointer,
+            )
+            return None
+        visited.add(firewall.id)
+        decision = self.firewalls.evaluate(firewall, protocol, src_ip, dst_ip, port, fqdn=self.fqdn)
+        b.firewalls.append(decision)
+        notes = list(decision.notes)
+        subnet = self.snapshot.subnet(firewall.subnet)
+        if subnet is not None and subnet.network_security_group is not None:
+            notes.append(
+                f"NSG {subnet.network_security_group.name} on AzureFirewallSubnet is ignored: "
+                "NSGs are disabled on AzureFirewallSubnet (F7)"
+            )
+        snat_text = ""
+        if decision.access is Verdict.ALLOW:
+            snat_text = (
+                f"; SNAT to {fw_ip} (an address of AzureFirewallSubnet)"
+                if decision.snat
+                else "; source kept (destination in the firewall's private ranges, no SNAT)"
+            )
+        extra = "; ".join([*notes, *(f"assumption: {a}" for a in decision.assumptions)])
+        b.hop(
+            kind="firewall",
+            name=firewall.name,
+            decision=decision.access.value,
+            detail=f"Azure Firewall {fw_ip}: {decision.describe()}{snat_text}"
+            + (f" ({extra})" if extra else ""),
+            resource=str(decision.resource),
+            pointer=decision.pointer,
+            status={Verdict.ALLOW: "pass", Verdict.DENY: "fail"}.get(decision.access, "unknown"),
+        )
+        flow = f"{protocol.value} {src_ip} -> {dst_ip}:{_port_text(port)}"
+        if decision.access is Verdict.DENY and decision.rule is not None:
+            b.issue(
+                code="FIREWALL_DENY",
+                message=f"Azure Firewall {firewall.name}: {decision.phase} rule "
+                f"{decision.rule!r} of collection {decision.collection!r} denies {flow}",
+                resource=str(decision.resource),
+                pointer=decision.pointer,
+                command=self._firewall_command(firewall, protocol, src_ip, dst_ip, port),
+            )
+        elif decision.access is Verdict.DENY:
+            b.issue(
+                code="FIREWALL_NO_MATCH",
+                message=f"Azure Firewall {firewall.name}: no DNAT, network or application rule "
+                f"matches {flow}, so the firewall denies it by default"
+                + (f" ({'; '.join(decision.notes)})" if decision.notes else ""),
+                resource=str(firewall.firewall_policy or firewall.id),
+                command=self._firewall_command(firewall, protocol, src_ip, dst_ip, port),
+            )
+        elif decision.access is Verdict.UNKNOWN:
+            b.issue(
+                code="FIREWALL_UNKNOWN",
+                message=f"Azure Firewall {firewall.name}: the decision for {flow} is unknown: "
+                + ("; ".join(decision.notes) or "a rule may match"),
+                resource=str(decision.resource),
+                pointer=decision.pointer,
+            )
+        if firewall.subnet is None or fw_vnet is None:
+            b.issue(
+                code="ROUTE_UNKNOWN",
+                message=f"Azure Firewall {firewall.name} has no subnet in the snapshot: the "
+                "routes it forwards by are unknown",
+                resource=str(firewall.id),
+            )
+            return None
+        ipc = IpConfiguration(
+            id=ResourceId(f"{firewall.id}/ipConfigurations/next-hop"),
+            name="next-hop",
+            private_ip_address=fw_ip,
+            subnet=firewall.subnet,
+            primary=True,
+        )
+        nic = NetworkInterface(
+            id=ResourceId(f"{firewall.id}/networkInterfaces/next-hop"),
+            name=firewall.name,
+            ip_configurations=(ipc,),
+            enable_ip_forwarding=True,
+        )
+        new_src = fw_ip if decision.access is Verdict.ALLOW and decision.snat else src_ip
+        return nic, ipc, new_src
+
+    @staticmethod
+    def _firewall_command(
+        firewall: AzureFirewall,
+        protocol: Protocol,
+        source: IPAddress,
+        destination: IPAddress,
+        port: int | None,
+    ) -> str:
+        proto = "Any" if protocol is Protocol.ANY else protocol.value.upper()
+        name = f"allow-{source}-to-{destination}-{_port_text(port)}".replace(".", "-").replace(
+            "*", "any"
+        )
+        ports = _port_text(port)
+        if firewall.firewall_policy is not None:
+            pol = firewall.firewall_policy
+            return (
+                "az network firewall policy rule-collection-group collection add-filter-collection "
+                f"-g {pol.resource_group} --policy-name {pol.name} "
+                "--rule-collection-group-name <group> "
+                f"--name {name} --collection-priority <lower than the deny> --action Allow "
+                f"--rule-name {name} --rule-type NetworkRule --ip-protocols {proto} "
+                f"--source-addresses {source} --destination-addresses {destination} "
+                f"--destination-ports {ports}"
+            )
+        return (
+            f"az network firewall network-rule create -g {firewall.id.resource_group} "
+            f"-f {firewall.name} --collection-name {name} --priority <lower than the deny> "
+            f"--action Allow -n {name} --protocols {proto} --source-addresses {source} "
+            f"--destination-addresses {destination} --destination-ports {ports}"
+        )
+
     def _internet(
         self,
         b: _Builder,
@@ -655,8 +1117,42 @@ class Tracer:
             if back.route.next_hop_type is EffectiveNextHopType.VIRTUAL_APPLIANCE
             else None
         )
+        back_fw = None if back_ip is None else self.snapshot.firewall_at(back_ip)
+        if any(d.snat for d in forward.firewalls):
+            return None  # the reply is addressed to the firewall, which returns it itself
+        # A denying firewall counts too: the trace judges the path as if each blocker were fixed.
+        crossed = list(forward.firewalls)
+        back_route = str(back.route.resource_id) if back.route.resource_id else None
+        for d in crossed:
+            if back_fw is None or back_fw.id != d.firewall:
+                via = (
+                    f"to Azure Firewall {back_fw.name}"
+                    if back_fw is not None
+                    else f"by {back.route.describe()} ({back.route.next_hop_type.value})"
+                    if back.route.next_hop_type is not None
+                    else f"by {back.route.describe()}"
+                )
+                return Issue(
+                    code="FIREWALL_ASYMMETRIC_RETURN",
+                    message=f"Azure Firewall {d.firewall.name} forwards {source.ip} -> {dst_ip} "
+                    f"without SNAT, but {dst_nic.name}'s reply to {source.ip} goes {via}, "
+                    "bypassing it: the firewall is stateful and drops the flow it sees one way "
+                    f"(F6). Route {source.ip}'s prefix from {dst_nic.name}'s subnet to the "
+                    "firewall",
+                    resource=back_route,
+                    pointer=back.route.pointer,
+                )
+        if back_fw is not None and not crossed:
+            return Issue(
+                code="FIREWALL_ASYMMETRIC_RETURN",
+                message=f"The forward path to {dst_nic.name} bypasses Azure Firewall "
+                f"{back_fw.name}, but the reply to {source.ip} is routed to it: the firewall is "
+                "stateful and drops a reply it never saw the request of (F6)",
+                resource=back_route,
+                pointer=back.route.pointer,
+            )
         back_nic = None
-        if back_ip is not None:
+        if back_ip is not None and back_fw is None:
             holders = self.snapshot.nics_with_ip(back_ip)
             back_nic = holders[0][0].id if holders else None
         forward_set = set(forward.appliances)

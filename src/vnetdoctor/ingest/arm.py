@@ -19,6 +19,17 @@ from vnetdoctor.model.compute import (
     PublicIpAddress,
     VirtualMachine,
 )
+from vnetdoctor.model.firewall import (
+    ApplicationProtocol,
+    AzureFirewall,
+    FirewallAction,
+    FirewallPolicy,
+    FirewallRule,
+    FirewallRuleCollection,
+    FirewallRuleKind,
+    IpGroup,
+    RuleCollectionGroup,
+)
 from vnetdoctor.model.gateway import (
     BgpSettings,
     Connection,
@@ -56,6 +67,11 @@ from vnetdoctor.model.network import (
     VirtualNetwork,
     VirtualNetworkPeering,
 )
+from vnetdoctor.model.network_manager import (
+    AdminAccess,
+    EffectiveSecurityAdminRules,
+    SecurityAdminRule,
+)
 from vnetdoctor.model.security import (
     Access,
     ApplicationSecurityGroup,
@@ -85,6 +101,13 @@ CONNECTIONS: Final = "microsoft.network/connections"
 LOCAL_NETWORK_GATEWAYS: Final = "microsoft.network/localnetworkgateways"
 VIRTUAL_MACHINES: Final = "microsoft.compute/virtualmachines"
 CLASSIC_VIRTUAL_MACHINES: Final = "microsoft.classiccompute/virtualmachines"
+AZURE_FIREWALLS: Final = "microsoft.network/azurefirewalls"
+FIREWALL_POLICIES: Final = "microsoft.network/firewallpolicies"
+RULE_COLLECTION_GROUPS: Final = "microsoft.network/firewallpolicies/rulecollectiongroups"
+IP_GROUPS: Final = "microsoft.network/ipgroups"
+EFFECTIVE_ADMIN_RULES: Final = (
+    "microsoft.network/virtualnetworks/networkmanagereffectivesecurityadminrules"
+)
 
 # Child type -> (parent type, array key inside the parent's properties).
 CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
@@ -103,6 +126,7 @@ CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
     "microsoft.network/loadbalancers/probes": (LOAD_BALANCERS, "probes"),
     "microsoft.network/loadbalancers/inboundnatrules": (LOAD_BALANCERS, "inboundNatRules"),
     "microsoft.network/loadbalancers/outboundrules": (LOAD_BALANCERS, "outboundRules"),
+    RULE_COLLECTION_GROUPS: (FIREWALL_POLICIES, "ruleCollectionGroups"),
 }
 
 
@@ -732,6 +756,7 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
                     network_interface_ip_configuration=r.ref(
                         ap, "networkInterfaceIPConfiguration", cid
                     ),
+                    admin_state=r.str_(ap, "adminState", cid),
                 )
             )
         pools.append(
@@ -788,6 +813,7 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
             interval_in_seconds=r.int_(cp, "intervalInSeconds", cid),
             number_of_probes=r.int_(cp, "numberOfProbes", cid),
             probe_threshold=r.int_(cp, "probeThreshold", cid),
+            no_healthy_backends_behavior=r.str_(cp, "noHealthyBackendsBehavior", cid),
         )
         for _, cid, cp in children("probes")
     )
@@ -926,6 +952,303 @@ def connection_from_arm(r: Reader, obj: Json, rid: ResourceId) -> Connection:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Azure Firewall, Firewall Policy, IP groups (azure-semantics-2.md §1.3, §1.4)
+# ---------------------------------------------------------------------------------------------
+_ACTIONS: Final = {a.value.casefold(): a for a in FirewallAction}
+_RULE_KINDS: Final = {k.value.casefold(): k for k in FirewallRuleKind}
+
+
+def _fw_action(r: Reader, obj: Json, owner: object, problems: list[str]) -> FirewallAction | None:
+    action = r.dict_(obj, "action", owner)
+    text = r.str_(action, "type", owner)
+    if text is None:
+        return None
+    found = _ACTIONS.get(text.strip().casefold())
+    if found is None:
+        r.bad(owner, "action.type", text, "expected Allow, Deny, Dnat or Snat")
+        problems.append("action.type")
+    return found
+
+
+def _ip_group_refs(r: Reader, obj: Json, key: str, owner: object) -> tuple[ResourceId, ...]:
+    # IP group references are plain id strings (the spec examples' ids are malformed: kept).
+    return tuple(r.rid(t) for t in r.strs(obj, key, owner) if t.strip())
+
+
+def _fw_rule(
+    r: Reader, obj: Json, kind: FirewallRuleKind, owner: object, index: int
+) -> FirewallRule:
+    p = props(obj)
+    rule_type = r.str_(p, "ruleType", owner)
+    if rule_type is not None:
+        kind = _RULE_KINDS.get(rule_type.strip().casefold(), kind)
+    app_protocols: list[ApplicationProtocol] = []
+    ip_protocols: tuple[str, ...] = ()
+    if kind is FirewallRuleKind.APPLICATION:
+        for item in r.list_(p, "protocols", owner):
+            if isinstance(item, dict):
+                ptype = r.str_(item, "protocolType", owner) or ""
+                app_protocols.append(ApplicationProtocol(ptype, r.int_(item, "port", owner)))
+    else:
+        key = "ipProtocols" if "ipProtocols" in p else "protocols"
+        ip_protocols = tuple(t.strip().upper() for t in r.strs(p, key, owner))
+    return FirewallRule(
+        name=_name(r, obj, None),
+        kind=kind,
+        protocols=ip_protocols,
+        application_protocols=tuple(app_protocols),
+        source_addresses=r.strs(p, "sourceAddresses", owner),
+        source_ip_groups=_ip_group_refs(r, p, "sourceIpGroups", owner),
+        destination_addresses=r.strs(p, "destinationAddresses", owner),
+        destination_ip_groups=_ip_group_refs(r, p, "destinationIpGroups", owner),
+        destination_fqdns=r.strs(p, "destinationFqdns", owner),
+        destination_ports=r.strs(p, "destinationPorts", owner),
+        target_fqdns=r.strs(p, "targetFqdns", owner),
+        fqdn_tags=r.strs(p, "fqdnTags", owner),
+        translated_address=r.str_(p, "translatedAddress", owner),
+        translated_port=r.str_(p, "translatedPort", owner),
+        translated_fqdn=r.str_(p, "translatedFqdn", owner),
+        index=index,
+    )
+
+
+def _fw_collection(
+    r: Reader,
+    obj: Json,
+    kind: FirewallRuleKind,
+    owner: object,
+    pointer: str,
+    problems: list[str],
+) -> FirewallRuleCollection:
+    p = props(obj)
+    collection_type = (r.str_(obj, "ruleCollectionType", owner) or "").casefold()
+    if collection_type == "firewallpolicynatrulecollection":
+        kind = FirewallRuleKind.NAT
+    rules = tuple(
+        _fw_rule(r, rule, kind, owner, i)
+        for i, rule in enumerate(r.list_(p, "rules", owner))
+        if isinstance(rule, dict)
+    )
+    if collection_type == "firewallpolicyfilterrulecollection" and rules:
+        kind = rules[0].kind
+    return FirewallRuleCollection(
+        name=_name(r, obj, None),
+        kind=kind,
+        priority=r.int_(p, "priority", owner),
+        action=_fw_action(r, p, owner, problems),
+        rules=rules,
+        pointer=pointer,
+    )
+
+
+def firewall_from_arm(r: Reader, obj: Json, rid: ResourceId) -> AzureFirewall:
+    p = props(obj)
+    problems: list[str] = []
+    addresses: list[IPAddress] = []
+    subnet: ResourceId | None = None
+    for _i, c in _objects(r, p, "ipConfigurations", rid):
+        cp = props(c)
+        ip = _ip(r, cp, "privateIPAddress", rid, problems)
+        if ip is not None:
+            addresses.append(ip)
+        subnet = subnet or r.ref(cp, "subnet", rid)
+    hub = r.dict_(p, "hubIPAddresses", rid)
+    if hub:
+        ip = _ip(r, hub, "privateIPAddress", rid, problems)
+        if ip is not None and ip not in addresses:
+            addresses.append(ip)
+    collections: dict[str, list[FirewallRuleCollection]] = {}
+    for key, kind in (
+        ("natRuleCollections", FirewallRuleKind.NAT),
+        ("networkRuleCollections", FirewallRuleKind.NETWORK),
+        ("applicationRuleCollections", FirewallRuleKind.APPLICATION),
+    ):
+        collections[key] = [
+            _fw_collection(r, c, kind, rid, f"/properties/{key}/{i}", problems)
+            for i, c in _objects(r, p, key, rid)
+        ]
+    extra = r.dict_(p, "additionalProperties", rid)
+    sku = r.dict_(p, "sku", rid)
+    return AzureFirewall(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        private_ip_addresses=tuple(addresses),
+        subnet=subnet,
+        firewall_policy=r.ref(p, "firewallPolicy", rid),
+        network_rule_collections=tuple(collections["networkRuleCollections"]),
+        application_rule_collections=tuple(collections["applicationRuleCollections"]),
+        nat_rule_collections=tuple(collections["natRuleCollections"]),
+        threat_intel_mode=r.str_(p, "threatIntelMode", rid),
+        additional_properties=tuple(
+            (str(k), str(v)) for k, v in extra.items() if isinstance(v, (str, int, bool))
+        ),
+        sku_name=r.str_(sku, "name", rid),
+        sku_tier=r.str_(sku, "tier", rid),
+        provisioning_state=r.str_(p, "provisioningState", rid),
+        problems=tuple(problems),
+    )
+
+
+def _rule_collection_group(
+    r: Reader, obj: Json, policy_id: ResourceId, index: int, problems: list[str]
+) -> RuleCollectionGroup:
+    gid = _child_id(r, obj, policy_id, "ruleCollectionGroups", index)
+    p = props(obj)
+    return RuleCollectionGroup(
+        id=gid,
+        name=_name(r, obj, gid),
+        priority=r.int_(p, "priority", gid),
+        rule_collections=tuple(
+            _fw_collection(
+                r, c, FirewallRuleKind.NETWORK, gid, f"/properties/ruleCollections/{i}", problems
+            )
+            for i, c in _objects(r, p, "ruleCollections", gid)
+        ),
+        index=index,
+    )
+
+
+def firewall_policy_from_arm(r: Reader, obj: Json, rid: ResourceId) -> FirewallPolicy:
+    p = props(obj)
+    problems: list[str] = []
+    groups: list[RuleCollectionGroup] = []
+    missing: list[ResourceId] = []
+    for i, g in _objects(r, p, "ruleCollectionGroups", rid):
+        gp = g.get("properties")
+        if not isinstance(gp, dict) or ("ruleCollections" not in gp and "priority" not in gp):
+            ref = g.get("id")
+            if isinstance(ref, str) and ref.strip():
+                missing.append(r.rid(ref))
+            continue
+        groups.append(_rule_collection_group(r, g, rid, i, problems))
+    snat = r.dict_(p, "snat", rid)
+    ranges: tuple[str, ...] | None = None
+    raw_ranges = snat.get("privateRanges")
+    if isinstance(raw_ranges, list):
+        ranges = tuple(str(x).strip() for x in raw_ranges if str(x).strip())
+    elif isinstance(raw_ranges, str):  # the doc's template writes "[255.255.255.255/32]"
+        ranges = tuple(x.strip() for x in raw_ranges.strip("[] ").split(",") if x.strip())
+    dns = r.dict_(p, "dnsSettings", rid)
+    sku = r.dict_(p, "sku", rid)
+    return FirewallPolicy(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        base_policy=r.ref(p, "basePolicy", rid),
+        rule_collection_groups=tuple(groups),
+        missing_rule_collection_groups=tuple(missing),
+        threat_intel_mode=r.str_(p, "threatIntelMode", rid),
+        snat_private_ranges=ranges,
+        dns_proxy=r.bool_(dns, "enableProxy", rid),
+        sku_tier=r.str_(sku, "tier", rid),
+        problems=tuple(problems),
+    )
+
+
+def ip_group_from_arm(r: Reader, obj: Json, rid: ResourceId) -> IpGroup:
+    p = props(obj)
+    return IpGroup(
+        id=rid,
+        name=_name(r, obj, rid),
+        location=r.str_(obj, "location", rid),
+        ip_addresses=r.strs(p, "ipAddresses", rid),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Virtual Network Manager: effective security admin rules of a VNet (azure-semantics-2.md §2)
+# ---------------------------------------------------------------------------------------------
+_ADMIN_ACCESS: Final = {a.value.casefold(): a for a in AdminAccess}
+
+
+def _parse_admin_priority(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else None
+    if value is None or not 1 <= value <= 4096:  # A1: the REST spec's 1-4096
+        raise ValueError(f"admin rule priority {text!r} is outside 1-4096")
+    return value
+
+
+def admin_rule_from_arm(r: Reader, obj: Json, owner: ResourceId, index: int) -> SecurityAdminRule:
+    rid = _child_id(r, obj, owner, "rules", index)
+    p = props(obj)
+    problems: list[str] = []
+    sources: list[AddressPrefix] = []
+    destinations: list[AddressPrefix] = []
+    groups: dict[str, list[str]] = {"sources": [], "destinations": []}
+    for key, out in (("sources", sources), ("destinations", destinations)):
+        for i, item in enumerate(r.list_(p, key, rid)):
+            if not isinstance(item, dict):
+                r.bad(rid, f"{key}[{i}]", item, "expected an address prefix item")
+                problems.append(key)
+                continue
+            text = r.str_(item, "addressPrefix", rid) or ""
+            kind = (r.str_(item, "addressPrefixType", rid) or "IPPrefix").casefold()
+            if kind == "networkgroup":
+                groups[key].append(text)
+                continue
+            parsed = r.parsed(text, AddressPrefix.parse, rid, f"{key}[{i}]", problems)
+            if parsed is not None:
+                out.append(parsed)
+    access_text = r.str_(p, "access", rid)
+    admin_access = _ADMIN_ACCESS.get((access_text or "").strip().casefold())
+    if admin_access is None:
+        r.bad(rid, "access", access_text, "expected Allow, Deny or AlwaysAllow")
+        problems.append("access")
+    protocol = _enum(r, p, "protocol", Protocol.parse, rid, problems)
+    direction = _enum(r, p, "direction", _parse_direction, rid, problems)
+    priority = _enum(r, p, "priority", _parse_admin_priority, rid, problems)
+
+    def ports(key: str) -> tuple[PortRange, ...]:
+        out = []
+        for i, value in enumerate(r.list_(p, key, rid)):
+            parsed = r.parsed(value, PortRange.parse, rid, f"{key}[{i}]", problems)
+            if parsed is not None:
+                out.append(parsed)
+        return tuple(out)
+
+    return SecurityAdminRule(
+        id=rid,
+        name=_name(r, obj, rid),
+        priority=priority,
+        direction=direction,
+        access=None
+        if admin_access is None
+        else Access.DENY
+        if admin_access is AdminAccess.DENY
+        else Access.ALLOW,
+        protocol=protocol,
+        source_address_prefixes=tuple(sources),
+        destination_address_prefixes=tuple(destinations),
+        source_port_ranges=ports("sourcePortRanges"),
+        destination_port_ranges=ports("destinationPortRanges"),
+        description=r.str_(p, "description", rid),
+        index=index,
+        problems=tuple(problems),
+        admin_access=admin_access,
+        kind=r.str_(obj, "kind", rid) or "Custom",
+        flag=r.str_(p, "flag", rid),
+        configuration_description=r.str_(obj, "configurationDescription", rid),
+        rule_collection_description=r.str_(obj, "ruleCollectionDescription", rid),
+        network_group_sources=tuple(groups["sources"]),
+        network_group_destinations=tuple(groups["destinations"]),
+    )
+
+
+def effective_admin_rules_from_arm(
+    r: Reader, obj: Json, rid: ResourceId
+) -> EffectiveSecurityAdminRules:
+    p = props(obj)
+    vnet = r.ref(p, "virtualNetwork", rid) or rid.parent
+    return EffectiveSecurityAdminRules(
+        id=rid,
+        name=_name(r, obj, rid),
+        virtual_network=vnet,
+        rules=tuple(admin_rule_from_arm(r, o, rid, i) for i, o in _objects(r, p, "value", rid)),
+    )
+
+
 # Top-level type -> (Snapshot attribute, converter).
 CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], Any]]]] = {
     VIRTUAL_NETWORKS: ("virtual_networks", virtual_network_from_arm),
@@ -940,4 +1263,8 @@ CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], A
     CONNECTIONS: ("connections", connection_from_arm),
     LOCAL_NETWORK_GATEWAYS: ("local_network_gateways", local_network_gateway_from_arm),
     VIRTUAL_MACHINES: ("virtual_machines", vm_from_arm),
+    AZURE_FIREWALLS: ("azure_firewalls", firewall_from_arm),
+    FIREWALL_POLICIES: ("firewall_policies", firewall_policy_from_arm),
+    IP_GROUPS: ("ip_groups", ip_group_from_arm),
+    EFFECTIVE_ADMIN_RULES: ("effective_admin_rules", effective_admin_rules_from_arm),
 }

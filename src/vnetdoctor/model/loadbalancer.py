@@ -26,6 +26,7 @@ class LoadBalancerBackendAddress(msgspec.Struct, frozen=True, kw_only=True, gc=F
     virtual_network: ResourceId | None = None
     subnet: ResourceId | None = None
     network_interface_ip_configuration: ResourceId | None = None
+    admin_state: str | None = None  # None | Up | Down: overrides the health probe (L3)
 
 
 class BackendAddressPool(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -44,6 +45,7 @@ class Probe(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     interval_in_seconds: int | None = None
     number_of_probes: int | None = None
     probe_threshold: int | None = None
+    no_healthy_backends_behavior: str | None = None  # AllProbedDown (assumed default) | AllProbedUp
 
 
 class LoadBalancingRule(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -20,11 +20,13 @@ from vnetdoctor.model.compute import (
     PublicIpAddress,
     VirtualMachine,
 )
+from vnetdoctor.model.firewall import AzureFirewall, FirewallPolicy, IpGroup
 from vnetdoctor.model.gateway import Connection, LocalNetworkGateway, VirtualNetworkGateway
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.loadbalancer import LoadBalancer, NatGateway
 from vnetdoctor.model.net import IPAddress
 from vnetdoctor.model.network import RouteTable, Subnet, VirtualNetwork, VirtualNetworkPeering
+from vnetdoctor.model.network_manager import EffectiveSecurityAdminRules, SecurityAdminRule
 from vnetdoctor.model.security import ApplicationSecurityGroup, NetworkSecurityGroup
 from vnetdoctor.model.warnings import IngestWarning
 
@@ -101,6 +103,10 @@ class Snapshot:
         connections: Mapping[ResourceId, Connection] | None = None,
         local_network_gateways: Mapping[ResourceId, LocalNetworkGateway] | None = None,
         classic_virtual_machines: Mapping[ResourceId, ClassicVirtualMachine] | None = None,
+        azure_firewalls: Mapping[ResourceId, AzureFirewall] | None = None,
+        firewall_policies: Mapping[ResourceId, FirewallPolicy] | None = None,
+        ip_groups: Mapping[ResourceId, IpGroup] | None = None,
+        effective_admin_rules: Mapping[ResourceId, EffectiveSecurityAdminRules] | None = None,
         other_resources: Mapping[str, int] | None = None,
         warnings: Iterable[IngestWarning] = (),
         sources: Iterable[str] = (),
@@ -128,6 +134,14 @@ class Snapshot:
         self.classic_virtual_machines = Resources(
             "classic virtual machine", classic_virtual_machines or {}
         )
+        self.azure_firewalls = Resources("Azure Firewall", azure_firewalls or {})
+        self.firewall_policies = Resources("firewall policy", firewall_policies or {})
+        self.ip_groups = Resources("IP group", ip_groups or {})
+        self._firewall_by_ip: dict[IPAddress, AzureFirewall] | None = None
+        self.effective_admin_rules = Resources(
+            "effective security admin rules", effective_admin_rules or {}
+        )
+        self._admin_by_vnet: dict[ResourceId, tuple[SecurityAdminRule, ...]] | None = None
         self.other_resources: Mapping[str, int] = MappingProxyType(dict(other_resources or {}))
         self.warnings: tuple[IngestWarning, ...] = tuple(warnings)
         self.sources: tuple[str, ...] = tuple(sources)
@@ -193,3 +207,26 @@ class Snapshot:
                 for ref in candidate.network_interfaces
             }
         return self._nic_to_vm.get(nic.id)
+
+    def firewall_at(self, ip: IPAddress) -> AzureFirewall | None:
+        """The Azure Firewall whose private (next-hop) address is ``ip``, if any."""
+        if not self.azure_firewalls:
+            return None
+        if self._firewall_by_ip is None:
+            self._firewall_by_ip = {
+                addr: fw for fw in self.azure_firewalls.values() for addr in fw.private_ip_addresses
+            }
+        return self._firewall_by_ip.get(ip)
+
+    def admin_rules_for(self, vnet_id: ResourceId | None) -> tuple[SecurityAdminRule, ...] | None:
+        """The security admin rules in force on a VNet; ``None`` when the snapshot holds no
+        effective list for it (which is not the same as an empty list)."""
+        if vnet_id is None or not self.effective_admin_rules:
+            return None
+        if self._admin_by_vnet is None:
+            index: dict[ResourceId, tuple[SecurityAdminRule, ...]] = {}
+            for eff in self.effective_admin_rules.values():
+                if eff.virtual_network is not None:
+                    index[eff.virtual_network] = index.get(eff.virtual_network, ()) + eff.rules
+            self._admin_by_vnet = index
+        return self._admin_by_vnet.get(vnet_id)

@@ -127,6 +127,80 @@ CODES: Final[dict[str, CodeSpec]] = {
         "Make the return route go through the same appliance (stateful "
         "appliances drop asymmetric flows).",
     ),
+    "ADMIN_RULE_DENY": CodeSpec(
+        2,
+        _F,
+        "A Virtual Network Manager security admin rule denies the flow",
+        "Change the admin rule (or add a higher-priority AlwaysAllow/Allow admin rule) in the "
+        "network manager's security admin configuration and redeploy it; NSGs cannot override "
+        "an admin Deny.",
+    ),
+    "LB_NO_RULE_FOR_PORT": CodeSpec(
+        2,
+        _F,
+        "The load balancer frontend has no rule for this protocol and port",
+        "Add a load-balancing rule for the frontend port (or use a port a rule serves).",
+    ),
+    "LB_PROBE_BLOCKED": CodeSpec(
+        2,
+        _F,
+        "The health probe cannot reach a backend, so it is marked down",
+        "Allow the probe port inbound from the AzureLoadBalancer tag (168.63.129.16) in the "
+        "backend's admin rules and NSGs.",
+    ),
+    "LB_NO_HEALTHY_BACKEND": CodeSpec(
+        2,
+        _F,
+        "No backend of the load-balancing rule is healthy",
+        "Make at least one backend pass its health probe (probe port allowed and listening).",
+    ),
+    "LB_HAIRPIN": CodeSpec(
+        2,
+        _F,
+        "The source is a backend of the internal load balancer it calls (hairpin)",
+        "Call the service directly, or from a VM outside the backend pool; an ILB does not "
+        "send a backend's flow back to itself.",
+    ),
+    "LB_GLOBAL_PEERING_BASIC": CodeSpec(
+        2,
+        _F,
+        "A Basic load balancer frontend is unreachable over global VNet peering",
+        "Upgrade the load balancer to the Standard SKU.",
+    ),
+    "LB_NOT_LOAD_BALANCED": CodeSpec(
+        2,
+        _U,
+        "ICMP (and any non-TCP/UDP protocol) is not load-balanced",
+        "Test the frontend with TCP or UDP on a port that a load-balancing rule serves.",
+    ),
+    "FIREWALL_DENY": CodeSpec(
+        2,
+        _F,
+        "An Azure Firewall rule denies the flow",
+        "Add an allow rule in a collection processed before the deny (lower collection or "
+        "group priority, or a parent policy), or narrow the deny rule.",
+    ),
+    "FIREWALL_NO_MATCH": CodeSpec(
+        2,
+        _F,
+        "No Azure Firewall rule matches: the firewall denies by default",
+        "Add a network rule (or an application rule for HTTP/HTTPS by host name) that allows "
+        "the flow.",
+    ),
+    "FIREWALL_ASYMMETRIC_RETURN": CodeSpec(
+        2,
+        _F,
+        "The reply bypasses the stateful Azure Firewall that forwarded the request",
+        "Add a UDR on the destination's subnet that sends the source's prefix to the "
+        "firewall's private IP (or make the firewall SNAT the flow).",
+    ),
+    "FIREWALL_UNKNOWN": CodeSpec(
+        2,
+        _U,
+        "The Azure Firewall's decision cannot be made from the snapshot",
+        "Give the missing policy, rule collection groups or IP groups; FQDN-based rules need "
+        "the host name or DNS data.",
+    ),
     "APPLIANCE_GUEST_UNKNOWN": CodeSpec(
         2,
         _U,
