@@ -131,6 +131,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "vnetdoctor.commands.nsg",
     "vnetdoctor.commands.collect",
     "vnetdoctor.commands.probe",
+    "vnetdoctor.commands.flowlogs",
     "vnetdoctor.commands.matrix",
     "vnetdoctor.commands.verify",
     "vnetdoctor.commands.diff",

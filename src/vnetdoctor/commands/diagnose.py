@@ -84,6 +84,14 @@ def _guest_pairs(values: tuple[str, ...], base: Path | None) -> dict[str, list[P
     "AzureLoadBalancer and Internet.",
 )
 @click.option(
+    "--flowlogs",
+    "flowlogs",
+    multiple=True,
+    metavar="PATH",
+    help="VNet or NSG flow logs (files, folders, globs; needs vnetdoctor[flowlogs]): denied "
+    "flows between the pair, and the observed concurrency for SNAT (repeatable).",
+)
+@click.option(
     "--fqdn",
     metavar="HOST",
     help="The host name the client asks for (evaluates Azure Firewall application rules).",
@@ -133,6 +141,7 @@ def diagnose(
     guest: tuple[str, ...],
     concurrent: int | None,
     service_tags: Path | None,
+    flowlogs: tuple[str, ...],
     fqdn: str | None,
     live: bool,
     subscriptions: tuple[str, ...],
@@ -190,6 +199,7 @@ def diagnose(
         guest=evidence,
         concurrent=concurrent,
         fqdn=fqdn,
+        flow_logs=list(flowlogs) or None,
         service_tags=tags,
         inputs=tuple(snapshot.sources),
     )

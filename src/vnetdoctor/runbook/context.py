@@ -99,6 +99,26 @@ class DiagnosisContext:
                     )
         return tuple(found)
 
+    @cached_property
+    def flow_evidence(self) -> Any:
+        """What the flow logs (``--flowlogs``) say about this pair: a
+        :class:`vnetdoctor.flowlogs.PairEvidence`, or ``None`` without flow logs."""
+        if not self.flow_logs or self.source.ip is None or self.destination.ip is None:
+            return None
+        from vnetdoctor.errors import UsageError
+        from vnetdoctor.flowlogs import MissingEngine, pair_evidence
+
+        try:
+            return pair_evidence(
+                list(self.flow_logs),
+                self.source.ip,
+                self.destination.ip,
+                self.query.port,
+                self.query.protocol.value,
+            )
+        except MissingEngine as exc:
+            raise UsageError(f"--flowlogs needs DuckDB: {exc}") from None
+
     @property
     def source(self) -> Endpoint:
         return self.query.source

@@ -119,6 +119,12 @@ CODES: Final[dict[str, CodeSpec]] = {
         "Traffic to a private address is routed to the Internet, where it is dropped",
         "Route the destination's prefix to the VNet, a peering, an appliance or a gateway.",
     ),
+    "FLOW_LOG_DENIED": CodeSpec(
+        2,
+        _W,
+        "Flow logs recorded this traffic being denied",
+        "Compare the rule named in the logs with the current configuration.",
+    ),
     "ROUTE_UNKNOWN": CodeSpec(2, _U, "The route decision cannot be made from the snapshot"),
     "ROUTE_ASYMMETRIC": CodeSpec(
         2,

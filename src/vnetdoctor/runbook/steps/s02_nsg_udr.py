@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from vnetdoctor.engine.path import Outcome
+from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome, outcome
-from vnetdoctor.runbook.findings import CODES, finding
+from vnetdoctor.runbook.findings import CODES, Finding, finding
 from vnetdoctor.runbook.registry import step
 
 
@@ -37,6 +38,7 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
                 resource=None if dst.nic is None else dst.nic.id,
             )
         )
+    findings += _flow_log_findings(ctx)
     summary = ""
     if not findings and trace.outcome is not Outcome.UNKNOWN:
         nsgs = len(trace.nsg_verdicts)
@@ -48,3 +50,30 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
         }.get(trace.outcome.value, f"end at {trace.outcome.value}")
         summary = f"{nsgs} NSG evaluation(s) allow the flow; the routes {where}"
     return outcome(findings, summary)
+
+
+def _flow_log_findings(ctx: DiagnosisContext) -> list[Finding]:
+    """Real traffic that a rule dropped, from the flow logs: corroborates an NSG_DENY, or warns
+    that the recorded history disagrees with the configuration in the snapshot."""
+    evidence = ctx.flow_evidence
+    if evidence is None:
+        return []
+    from vnetdoctor.flowlogs import format_ms
+
+    out = []
+    for denied in evidence.denied[:5]:
+        nsg = (
+            ResourceId(denied.acl).name if denied.acl and denied.acl.startswith("/") else denied.acl
+        )
+        out.append(
+            finding(
+                "FLOW_LOG_DENIED",
+                f"Flow logs: {denied.count} {denied.protocol} flow(s) {denied.src} -> "
+                f"{denied.dst}:{denied.dst_port} denied by rule {denied.rule or '?'} of "
+                f"{nsg or 'an NSG'} between {format_ms(denied.first_seen)} and "
+                f"{format_ms(denied.last_seen)}",
+                resource=denied.file,
+                pointer=denied.acl,
+            )
+        )
+    return out

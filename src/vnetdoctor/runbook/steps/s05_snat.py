@@ -35,6 +35,10 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
             ]
         )
     demand = ctx.query.concurrent
+    observed = ""
+    if demand is None and ctx.flow_evidence is not None:
+        demand = ctx.flow_evidence.concurrent
+        observed = " (peak observed in the flow logs)"
     budget = out.ports
     if demand is None or budget is None:
         missing = (
@@ -55,7 +59,8 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
         )
     share = demand / budget
     text = (
-        f"{demand} concurrent connection(s) to one destination need {demand} SNAT ports; "
+        f"{demand} concurrent connection(s){observed} to one destination need {demand} "
+        "SNAT ports; "
         f"{where} has {budget} ({out.detail}): {share:.0%}"
     )
     if demand > budget:

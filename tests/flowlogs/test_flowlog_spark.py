@@ -1,0 +1,99 @@
+"""Spark in local mode gives exactly DuckDB's answers: every real sample, diagnose's questions,
+bad input, and the Parquet cache written by one engine and read by the other.
+
+One Spark session for the module (it takes seconds to start); the tests are few and small.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowlogs.support import SAMPLES, blob, v4_record, write
+from vnetdoctor.flowlogs import FlowLogReport, pair_evidence, scan
+
+pytest.importorskip("duckdb", reason="the flowlogs extra (duckdb) is not installed")
+pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+if shutil.which("java") is None:
+    pytest.skip("Spark needs Java 17 or later on PATH", allow_module_level=True)
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
+                                        "ignore::DeprecationWarning:pyspark")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from vnetdoctor.flowlogs.spark import SparkEngine, local_session
+
+    session = local_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
+    engine = SparkEngine(session=session)
+    yield engine
+    engine.close()
+    session.stop()
+
+
+def _same(duck: FlowLogReport, spark: FlowLogReport, *also: str) -> None:
+    assert spark.flows == duck.flows
+    assert spark.total_flows == duck.total_flows
+    assert spark.top_denied == duck.top_denied
+    assert spark.top_talkers == duck.top_talkers
+    ignore = {"engine", "seconds", *also}
+    fields = [f for f in duck.summary.__struct_fields__ if f not in ignore]
+    assert [getattr(spark.summary, f) for f in fields] == [getattr(duck.summary, f)
+                                                           for f in fields]
+
+
+@pytest.mark.fixtures
+def test_every_sample_identical(fixtures: Path, spark: Any) -> None:
+    samples = [fixtures / "flowlogs" / name for name in sorted(SAMPLES)]
+    duck = scan(samples)
+    assert duck.summary.tuples == sum(SAMPLES.values())
+    result = scan(samples, engine=spark)
+    _same(duck, result)
+    assert result.warnings == duck.warnings == ()
+    # diagnose's question: denied flows of a scanner, concurrency of the scanned VM to it
+    on_duck = pair_evidence(samples, "167.94.145.110", "10.1.0.4")
+    on_spark = pair_evidence(samples, "167.94.145.110", "10.1.0.4", engine=spark)
+    assert (on_spark.denied, on_spark.concurrent, on_spark.tuples_from_source) == (
+        on_duck.denied, on_duck.concurrent, on_duck.tuples_from_source)
+    assert [(d.rule, d.count) for d in on_duck.denied] == [("DefaultRule_DenyAllInBound", 10)]
+
+
+def test_bad_input_identical(tmp_path: Path, spark: Any) -> None:
+    good = "1741943000000,10.1.1.4,10.2.0.5,50000,1433,6,O,D,NX,0,0,0,0"
+    record = v4_record([good])
+    files = [
+        write(tmp_path / "weird +name=%20" / "PT1H.json", blob(record)),
+        write(tmp_path / "truncated.json", blob(record)[:-30]),
+        write(tmp_path / "midwrite.json", blob(record)[:-2]),
+        write(tmp_path / "corrupt.json", blob(record)[:120] + "]}"),
+        write(tmp_path / "versions.json", blob(v4_record([good], version=7),
+                                                v4_record(["1741943000000,10.1.1.4"]))),
+    ]
+    duck = scan(files)
+    result = scan(files, engine=spark)
+    _same(duck, result)
+
+    def kinds(report: FlowLogReport) -> set[tuple[str, str, int]]:
+        return {(Path(w.file).name, w.code, w.count) for w in report.warnings}
+
+    assert kinds(result) == kinds(duck)
+    assert len(duck.warnings) == 5
+    assert [f.src for f in duck.flows] == ["10.1.1.4"]
+
+
+def test_cache_is_shared_between_engines(tmp_path: Path, fixtures: Path, spark: Any) -> None:
+    samples = [fixtures / "flowlogs" / name for name in sorted(SAMPLES)[:4]]
+    fresh = scan(samples)
+    by_duck, by_spark = tmp_path / "duck-cache", tmp_path / "spark-cache"
+    scan(samples, cache=by_duck)
+    scan(samples, engine=spark, cache=by_spark)
+    for cache in (by_duck, by_spark):
+        for engine in ("duckdb", spark):
+            cached = scan(samples, engine=engine, cache=cache)
+            assert cached.summary.files_cached == 4
+            _same(fresh, cached, "files_cached")
