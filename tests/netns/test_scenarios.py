@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from builders import RG, nic, subnet, vm, vnet
 
+import vnetdoctor
 from netns.conftest import RESULTS, Lab
 from vnetdoctor.engine.guest import GuestFinding, guest_findings
 from vnetdoctor.guest.load import load_guest_evidence
@@ -338,6 +339,13 @@ def test_verdict_agrees_with_a_real_connection(lab: Lab, scenario: Scenario) -> 
     )
     summary = [(f.code, f.status, f.message) for f in findings]
     assert verdict == ("reachable" if connected else "blocked"), summary
+    # and the whole diagnosis (all nine steps on the matching snapshot) says the same
+    result = vnetdoctor.diagnose(
+        snapshot, "vm-src", "vm-dst", PORT, "tcp", guest={"vm-src": source, "vm-dst": destination}
+    )
+    assert result.verdict.value == ("reachable" if connected else "blocked"), [
+        (s.number, s.status.value, [f.code for f in s.findings]) for s in result.steps
+    ]
     assert scenario.codes <= {f.code for f in failing}, summary
     for finding in failing:
         assert finding.resource, f"{finding.code} cites no evidence"

@@ -176,3 +176,32 @@ def test_cli_diff_with_verify_intents(
         ("web must not reach pay", "vm-web-02"),
     }
     assert out["changed"] == 4  # the jump -> dc intent is broken before and after
+
+
+def test_plan_option_on_any_command_analyses_the_after_state(plan_file: Path) -> None:
+    """`--plan` on a snapshot command: the plan's deny-sql rule blocks what the base allows."""
+    from click.testing import CliRunner
+
+    from vnetdoctor.cli import cli
+
+    base = [
+        "diagnose",
+        "--sample",
+        "--from",
+        "vm-api-01",
+        "--to",
+        "vm-db-01",
+        "--port",
+        "5432",
+        "-o",
+        "json",
+        "--query",
+        "blockers[].code",
+    ]
+    before = CliRunner().invoke(cli, base)
+    after = CliRunner().invoke(cli, [*base, "--plan", str(plan_file)])
+    assert "NSG_DENY" not in before.stdout
+    assert after.exit_code == 1, after.output
+    assert "NSG_DENY" in after.stdout
+    verify_help = CliRunner().invoke(cli, ["verify", "--help"])
+    assert "--plan" in verify_help.stdout

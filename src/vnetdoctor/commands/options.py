@@ -36,8 +36,25 @@ def output_options(func: F) -> F:
     return func
 
 
+_PLAN_KEY = "vnetdoctor.plan"
+
+
+def _remember_plan(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    ctx.meta[_PLAN_KEY] = value
+
+
 def snapshot_options(func: F) -> F:
-    """``-s/--snapshot`` (repeatable) or ``--sample``."""
+    """``-s/--snapshot`` (repeatable; ``--base`` reads better with ``--plan``) or ``--sample``,
+    and ``--plan`` to look at the state after a Terraform plan or ARM what-if."""
+    func = click.option(
+        "--plan",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="FILE",
+        expose_value=False,
+        callback=_remember_plan,
+        help="A `terraform show -json` plan or an ARM/Bicep what-if result, applied on top of "
+        "the snapshot (the after-state is what gets analysed).",
+    )(func)
     func = click.option(
         "--sample",
         "sample",
@@ -50,6 +67,7 @@ def snapshot_options(func: F) -> F:
     func = click.option(
         "-s",
         "--snapshot",
+        "--base",
         "snapshots",
         multiple=True,
         type=click.Path(path_type=Path),
@@ -76,7 +94,15 @@ def open_snapshot(snapshots: Sequence[Path], sample: str | None) -> Snapshot:
     if sample and snapshots:
         raise UsageError("give either -s/--snapshot or --sample, not both")
     if sample:
-        return load_sample(sample)
-    if not snapshots:
+        snapshot = load_sample(sample)
+    elif not snapshots:
         raise UsageError("no snapshot: give -s PATH (a file or folder of ARM JSON) or --sample")
-    return load_snapshot(list(snapshots))
+    else:
+        snapshot = load_snapshot(list(snapshots))
+    context = click.get_current_context(silent=True)
+    plan = None if context is None else context.meta.get(_PLAN_KEY)
+    if plan is not None:
+        from vnetdoctor.ingest.plan import apply_plan
+
+        snapshot = apply_plan(snapshot, plan)
+    return snapshot
