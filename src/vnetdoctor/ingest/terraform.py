@@ -7,10 +7,17 @@ are rebuilt from their names; an unknown reference (``subnet_id`` of a new subne
 through the ``configuration`` section's ``references``. A value still unknown becomes the marker
 of :func:`~vnetdoctor.ingest.plan.unknown_marker` plus a warning naming the address and attribute.
 Unsupported format versions, providers and resource types are warnings, never exceptions.
+
+Load balancer children (pools, rules, probes, NAT and outbound rules) are emitted as ARM child
+bodies that the loader merges into the LB's arrays; pool addresses and the NIC ip-configuration
+associations (ASG, backend pool, NAT rule) are merged at the end (:func:`_finish`) into the body
+of this plan or, for a resource only in the current snapshot, patched onto a copy of it. A
+connection's ``shared_key`` is never copied.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,6 +71,18 @@ class _Res:
         return self.actions in (("no-op",), ("read",))
 
 
+@dataclass
+class _NicLink:
+    """Add (or, for a deleted association, remove) ``ref`` in ``key`` of NIC ip configurations."""
+
+    nic: str
+    ip_configuration: str | None  # None: every IPv4 ip configuration (ASG association)
+    key: str
+    ref: Json
+    address: str
+    remove: bool = False
+
+
 def _absent(value: Any) -> bool:
     return value is None or value in ("", [], {})
 
@@ -77,7 +96,13 @@ class _Plan:
         self.module_calls: dict[str, Json] = {}
         self.subscription = _subscription_hint(doc, base)
         self.base_subs = _subscriptions_by_rg(base)
+        self.base = [b for b in base if isinstance(b, dict)]
+        self.base_index: dict[str, Json] | None = None
         self._ids: dict[str, str | None] = {}
+        # NIC ip-configuration links (ASG, backend pool, NAT rule) applied after all mappings
+        self.nic_links: list[_NicLink] = []
+        # backend pool addresses: (pool id, address body, address)
+        self.pool_addresses: list[tuple[str, Json, str]] = []
 
     # -- warnings --------------------------------------------------------------------------------
     def warn(
@@ -242,6 +267,13 @@ class _Plan:
         return f"/subscriptions/{sub}/resourceGroups/{rg}"
 
     def _build_id(self, res: _Res) -> str | None:
+        child = _LB_CHILDREN.get(res.type)
+        if child is not None:
+            lb = self.value(res, "loadbalancer_id")
+            name = self.value(res, "name")
+            if not isinstance(lb, str) or not lb or not isinstance(name, str) or not name:
+                return None
+            return f"{lb}/{child[0]}/{name}"
         spec = _ID_SPECS.get(res.type)
         if spec is None:
             return None
@@ -280,9 +312,23 @@ _ID_SPECS: Final[dict[str, tuple[str, str, str | None]]] = {
     "azurerm_application_security_group": (NET, "applicationSecurityGroups", None),
     "azurerm_public_ip": (NET, "publicIPAddresses", None),
     "azurerm_nat_gateway": (NET, "natGateways", None),
+    "azurerm_lb": (NET, "loadBalancers", None),
+    "azurerm_virtual_network_gateway": (NET, "virtualNetworkGateways", None),
+    "azurerm_virtual_network_gateway_connection": (NET, "connections", None),
+    "azurerm_local_network_gateway": (NET, "localNetworkGateways", None),
     "azurerm_linux_virtual_machine": ("Microsoft.Compute", "virtualMachines", None),
     "azurerm_windows_virtual_machine": ("Microsoft.Compute", "virtualMachines", None),
     "azurerm_virtual_machine": ("Microsoft.Compute", "virtualMachines", None),
+}
+
+
+# azurerm LB child type -> (ARM child segment = array key in the LB's properties)
+_LB_CHILDREN: Final[dict[str, tuple[str]]] = {
+    "azurerm_lb_backend_address_pool": ("backendAddressPools",),
+    "azurerm_lb_rule": ("loadBalancingRules",),
+    "azurerm_lb_probe": ("probes",),
+    "azurerm_lb_nat_rule": ("inboundNatRules",),
+    "azurerm_lb_outbound_rule": ("outboundRules",),
 }
 
 
@@ -771,6 +817,537 @@ def _map_asg(p: _Plan, res: _Res, rid: str) -> list[Json]:
     return [_body(p, res, f"{NET}/applicationSecurityGroups", rid)]
 
 
+def _set(props: Json, arm: str, value: Any) -> None:
+    if value is not None:
+        props[arm] = value
+
+
+def _flat(p: _Plan, res: _Res, props: Json, pairs: Sequence[tuple[str, str]]) -> None:
+    """Scalar attributes of ``res`` -> ``props`` (known, resolved, or the unknown marker)."""
+    for tf, arm in pairs:
+        _set(props, arm, p.known_or_marker(res, tf))
+
+
+def _first_known(res: _Res, *names: str) -> Any:
+    """The first present value among renamed attributes (``enable_bgp`` / ``bgp_enabled``)."""
+    for name in names:
+        value = res.after.get(name)
+        if not _absent(value):
+            return value
+    return None
+
+
+def _renamed(p: _Plan, res: _Res, props: Json, arm: str, *names: str) -> None:
+    value = _first_known(res, *names)
+    if value is not None:
+        props[arm] = value
+        return
+    for name in names:
+        if _unknown_at(res.unknown, name):
+            props[arm] = p.known_or_marker(res, name)
+            return
+
+
+def _block_ref(
+    p: _Plan, res: _Res, block: str, i: int, cfg: Json, unk: Any, attr: str
+) -> Json | None:
+    """``{"id": ...}`` for ``block[i].attr``: known, resolved from configuration, or the marker."""
+    value = cfg.get(attr)
+    if isinstance(value, str) and value:
+        return {"id": value}
+    if not _unknown_at(unk, attr):
+        return None
+    resolved = _resolve_block(p, res, block, i, attr)
+    if isinstance(resolved, str) and resolved:
+        return {"id": resolved}
+    path = f"{block}[{i}].{attr}"
+    p.warn(
+        WarningKind.DANGLING_REFERENCE,
+        f"{path} is known only after apply and its reference cannot be resolved "
+        "from the configuration; what depends on it is unknown",
+        res.address,
+        path,
+    )
+    return {"id": unknown_marker(res.address, path)}
+
+
+def _ref_list(p: _Plan, res: _Res, attr: str) -> list[str] | None:
+    """A list of ids: known, each reference resolved from configuration, or [the marker]."""
+    ids = res.after.get(attr)
+    if isinstance(ids, list) and ids:
+        return [i for i in ids if isinstance(i, str) and i]
+    if not _unknown_at(res.unknown, attr):
+        return None
+    expr = (res.config.get("expressions") or {}).get(attr)
+    refs = expr.get("references") if isinstance(expr, dict) else None
+    out: list[str] = []
+    for ref in refs or []:
+        if not isinstance(ref, str) or ref.count(".") > 2:
+            continue
+        value = p._eval({"references": [ref]}, res.module, res.index, 0)
+        if isinstance(value, str) and value.casefold() not in {o.casefold() for o in out}:
+            out.append(value)
+    if out:
+        return out
+    p.warn(
+        WarningKind.DANGLING_REFERENCE,
+        f"{attr} is known only after apply and cannot be resolved; what depends on it is unknown",
+        res.address,
+        attr,
+    )
+    return [unknown_marker(res.address, attr)]
+
+
+def _child_body(p: _Plan, res: _Res, arm_type: str, rid: str) -> Json:
+    body = _body(p, res, arm_type, rid)
+    body.pop("location", None)
+    return body
+
+
+def _lb_frontend(lb_id: str, name: Any) -> Json:
+    return {"id": f"{lb_id}/frontendIPConfigurations/{name}"}
+
+
+def _lb_parent(rid: str) -> str:
+    return rid.rsplit("/", 2)[0]
+
+
+def _map_lb(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _body(p, res, f"{NET}/loadBalancers", rid)
+    props = body["properties"]
+    sku = res.after.get("sku")
+    if isinstance(sku, str) and sku:
+        body["sku"] = {"name": _case(sku, ("Basic", "Standard", "Gateway"))}
+        tier = res.after.get("sku_tier")
+        if isinstance(tier, str) and tier:
+            body["sku"]["tier"] = _case(tier, ("Regional", "Global"))
+    configs = res.after.get("frontend_ip_configuration")
+    if _unknown_at(res.unknown, "frontend_ip_configuration"):
+        return [body]
+    frontends = []
+    for i, cfg in enumerate(configs if isinstance(configs, list) else []):
+        if not isinstance(cfg, dict):
+            continue
+        unk = _sub_unknown(res.unknown, "frontend_ip_configuration", i)
+        name = cfg.get("name")
+        path = f"frontend_ip_configuration[{i}]."
+        fp: Json = {}
+        for tf, arm in (
+            ("subnet_id", "subnet"),
+            ("public_ip_address_id", "publicIPAddress"),
+            ("public_ip_prefix_id", "publicIPPrefix"),
+            ("gateway_load_balancer_frontend_ip_configuration_id", "gatewayLoadBalancer"),
+        ):
+            ref = _block_ref(p, res, "frontend_ip_configuration", i, cfg, unk, tf)
+            if ref is not None:
+                fp[arm] = ref
+        if "subnet" in fp:  # a private IP only exists on an internal frontend
+            addr = p.known_or_marker(
+                res, "private_ip_address", cfg, unk, f"{path}private_ip_address"
+            )
+            _set(fp, "privateIPAddress", addr)
+            alloc = _case(cfg.get("private_ip_address_allocation"), ("Dynamic", "Static"))
+            if isinstance(alloc, str) and alloc:
+                fp["privateIPAllocationMethod"] = alloc
+            ver = cfg.get("private_ip_address_version")
+            if isinstance(ver, str) and ver:
+                fp["privateIPAddressVersion"] = ver
+        item: Json = {
+            "name": name,
+            "id": f"{rid}/frontendIPConfigurations/{name}",
+            "properties": fp,
+        }
+        zones = cfg.get("zones")
+        if isinstance(zones, list) and zones:
+            item["zones"] = list(zones)
+        frontends.append(item)
+    props["frontendIPConfigurations"] = frontends
+    return [body]
+
+
+def _map_lb_pool(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _child_body(p, res, f"{NET}/loadBalancers/backendAddressPools", rid)
+    vnet = _ref_or_marker(
+        p, res, res.after, res.unknown, "virtual_network_id", "virtual_network_id"
+    )
+    if vnet:
+        body["properties"]["virtualNetwork"] = vnet
+    mode = res.after.get("synchronous_mode")
+    if isinstance(mode, str) and mode:
+        body["properties"]["syncMode"] = mode
+    return [body]
+
+
+def _map_lb_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _child_body(p, res, f"{NET}/loadBalancers/loadBalancingRules", rid)
+    props = body["properties"]
+    frontend = p.known_or_marker(res, "frontend_ip_configuration_name")
+    if frontend is not None:
+        props["frontendIPConfiguration"] = _lb_frontend(_lb_parent(rid), frontend)
+    protocol = p.known_or_marker(res, "protocol")
+    _set(props, "protocol", _case(protocol, ("Tcp", "Udp", "All")))
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("frontend_port", "frontendPort"),
+            ("backend_port", "backendPort"),
+            ("disable_outbound_snat", "disableOutboundSnat"),
+            ("idle_timeout_in_minutes", "idleTimeoutInMinutes"),
+            ("load_distribution", "loadDistribution"),
+        ),
+    )
+    _renamed(p, res, props, "enableFloatingIP", "floating_ip_enabled", "enable_floating_ip")
+    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
+    pools = _ref_list(p, res, "backend_address_pool_ids")
+    if pools:
+        props["backendAddressPool"] = {"id": pools[0]}
+        if len(pools) > 1:
+            props["backendAddressPools"] = [{"id": i} for i in pools]
+    probe = _ref_or_marker(p, res, res.after, res.unknown, "probe_id", "probe_id")
+    if probe:
+        props["probe"] = probe
+    return [body]
+
+
+def _map_lb_probe(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _child_body(p, res, f"{NET}/loadBalancers/probes", rid)
+    props = body["properties"]
+    protocol = p.known_or_marker(res, "protocol")
+    _set(props, "protocol", _case(protocol, ("Tcp", "Http", "Https")))
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("port", "port"),
+            ("request_path", "requestPath"),
+            ("interval_in_seconds", "intervalInSeconds"),
+            ("number_of_probes", "numberOfProbes"),
+            ("probe_threshold", "probeThreshold"),
+        ),
+    )
+    return [body]
+
+
+def _map_lb_nat_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _child_body(p, res, f"{NET}/loadBalancers/inboundNatRules", rid)
+    props = body["properties"]
+    frontend = p.known_or_marker(res, "frontend_ip_configuration_name")
+    if frontend is not None:
+        props["frontendIPConfiguration"] = _lb_frontend(_lb_parent(rid), frontend)
+    protocol = p.known_or_marker(res, "protocol")
+    _set(props, "protocol", _case(protocol, ("Tcp", "Udp", "All")))
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("frontend_port", "frontendPort"),
+            ("backend_port", "backendPort"),
+            ("frontend_port_start", "frontendPortRangeStart"),
+            ("frontend_port_end", "frontendPortRangeEnd"),
+            ("idle_timeout_in_minutes", "idleTimeoutInMinutes"),
+        ),
+    )
+    _renamed(p, res, props, "enableFloatingIP", "floating_ip_enabled", "enable_floating_ip")
+    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
+    pool = _ref_or_marker(
+        p, res, res.after, res.unknown, "backend_address_pool_id", "backend_address_pool_id"
+    )
+    if pool:
+        props["backendAddressPool"] = pool
+    return [body]
+
+
+def _map_lb_outbound_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _child_body(p, res, f"{NET}/loadBalancers/outboundRules", rid)
+    props = body["properties"]
+    lb_id = _lb_parent(rid)
+    frontends = res.after.get("frontend_ip_configuration")
+    if isinstance(frontends, list) and frontends:
+        refs = []
+        for i, fe in enumerate(frontends):
+            if not isinstance(fe, dict):
+                continue
+            unk = _sub_unknown(res.unknown, "frontend_ip_configuration", i)
+            name = p.known_or_marker(res, "name", fe, unk, f"frontend_ip_configuration[{i}].name")
+            if name is not None:
+                refs.append(_lb_frontend(lb_id, name))
+        props["frontendIPConfigurations"] = refs
+    elif _unknown_at(res.unknown, "frontend_ip_configuration"):
+        marker = p.known_or_marker(res, "frontend_ip_configuration")
+        props["frontendIPConfigurations"] = [{"id": marker}]
+    pool = _ref_or_marker(
+        p, res, res.after, res.unknown, "backend_address_pool_id", "backend_address_pool_id"
+    )
+    if pool:
+        props["backendAddressPool"] = pool
+    protocol = p.known_or_marker(res, "protocol")
+    _set(props, "protocol", _case(protocol, ("Tcp", "Udp", "All")))
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("allocated_outbound_ports", "allocatedOutboundPorts"),
+            ("idle_timeout_in_minutes", "idleTimeoutInMinutes"),
+        ),
+    )
+    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
+    return [body]
+
+
+def _pool_address(p: _Plan, res: _Res) -> None:
+    """``azurerm_lb_backend_address_pool_address`` -> an entry of the pool's
+    ``loadBalancerBackendAddresses`` (merged in :func:`_finish`)."""
+    src = res.before if res.deleting else res.after
+    pool = src.get("backend_address_pool_id")
+    if not isinstance(pool, str) or not pool:
+        pool = p.resolve(res, "backend_address_pool_id")
+    if not isinstance(pool, str) or not pool:
+        p.warn(
+            WarningKind.DANGLING_REFERENCE,
+            "backend_address_pool_id cannot be resolved from the plan or its configuration; "
+            "the backend address is not applied",
+            res.address,
+            "backend_address_pool_id",
+        )
+        return
+    name = src.get("name")
+    entry: Json = {"name": name, "properties": {}}
+    if res.deleting:
+        entry["_vnetdoctor_remove"] = True
+        p.pool_addresses.append((pool, entry, res.address))
+        return
+    ap = entry["properties"]
+    vnet = _ref_or_marker(
+        p, res, res.after, res.unknown, "virtual_network_id", "virtual_network_id"
+    )
+    if vnet:
+        ap["virtualNetwork"] = vnet
+    _set(ap, "ipAddress", p.known_or_marker(res, "ip_address"))
+    frontend = _ref_or_marker(
+        p,
+        res,
+        res.after,
+        res.unknown,
+        "backend_address_ip_configuration_id",
+        "backend_address_ip_configuration_id",
+    )
+    if frontend:
+        ap["loadBalancerFrontendIPConfiguration"] = frontend
+    p.pool_addresses.append((pool, entry, res.address))
+
+
+def _map_nat_gateway(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _body(p, res, f"{NET}/natGateways", rid)
+    sku = res.after.get("sku_name")
+    if isinstance(sku, str) and sku:
+        body["sku"] = {"name": sku}
+    _flat(p, res, body["properties"], (("idle_timeout_in_minutes", "idleTimeoutInMinutes"),))
+    zones = res.after.get("zones")
+    if isinstance(zones, list) and zones:
+        body["zones"] = list(zones)
+    return [body]
+
+
+def _bgp_settings(p: _Plan, res: _Res, peering_attr: str) -> Json | None:
+    blocks = res.after.get("bgp_settings")
+    if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], dict):
+        return None
+    bgp = blocks[0]
+    unk = _sub_unknown(res.unknown, "bgp_settings", 0)
+    out: Json = {}
+    _set(out, "asn", p.known_or_marker(res, "asn", bgp, unk, "bgp_settings[0].asn"))
+    weight = bgp.get("peer_weight")
+    if isinstance(weight, int) and not isinstance(weight, bool):
+        out["peerWeight"] = weight
+    address = bgp.get(peering_attr)
+    if isinstance(address, str) and address:
+        out["bgpPeeringAddress"] = address
+    elif _unknown_at(unk, peering_attr):
+        out["bgpPeeringAddress"] = p.known_or_marker(
+            res, peering_attr, bgp, unk, f"bgp_settings[0].{peering_attr}"
+        )
+    return out
+
+
+def _map_vnet_gateway(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _body(p, res, f"{NET}/virtualNetworkGateways", rid)
+    props = body["properties"]
+    kind = p.known_or_marker(res, "type")
+    _set(props, "gatewayType", _case(kind, ("Vpn", "ExpressRoute", "LocalGateway")))
+    vpn_type = p.known_or_marker(res, "vpn_type")
+    _set(props, "vpnType", _case(vpn_type, ("RouteBased", "PolicyBased")))
+    sku = p.known_or_marker(res, "sku")
+    if sku is not None:
+        props["sku"] = {"name": sku, "tier": sku}
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("generation", "vpnGatewayGeneration"),
+            ("active_active", "activeActive"),
+            ("private_ip_address_enabled", "enablePrivateIpAddress"),
+        ),
+    )
+    _renamed(p, res, props, "enableBgp", "bgp_enabled", "enable_bgp")
+    configs = res.after.get("ip_configuration")
+    ipcs = []
+    for i, cfg in enumerate(configs if isinstance(configs, list) else []):
+        if not isinstance(cfg, dict):
+            continue
+        unk = _sub_unknown(res.unknown, "ip_configuration", i)
+        name = cfg.get("name") or "vnetGatewayConfig"
+        ip: Json = {}
+        for tf, arm in (("subnet_id", "subnet"), ("public_ip_address_id", "publicIPAddress")):
+            ref = _block_ref(p, res, "ip_configuration", i, cfg, unk, tf)
+            if ref is not None:
+                ip[arm] = ref
+        alloc = _case(cfg.get("private_ip_address_allocation"), ("Dynamic", "Static"))
+        if isinstance(alloc, str) and alloc:
+            ip["privateIPAllocationMethod"] = alloc
+        ipcs.append({"name": name, "id": f"{rid}/ipConfigurations/{name}", "properties": ip})
+    if ipcs or not _unknown_at(res.unknown, "ip_configuration"):
+        props["ipConfigurations"] = ipcs
+    bgp = _bgp_settings(p, res, "peering_address")
+    if bgp is not None:
+        blocks = res.after["bgp_settings"][0].get("peering_addresses")
+        if "bgpPeeringAddress" not in bgp and isinstance(blocks, list) and blocks:
+            first = blocks[0] if isinstance(blocks[0], dict) else {}
+            defaults = first.get("default_addresses")
+            if isinstance(defaults, list) and defaults and isinstance(defaults[0], str):
+                bgp["bgpPeeringAddress"] = defaults[0]
+        props["bgpSettings"] = bgp
+    routes = res.after.get("custom_route")
+    if isinstance(routes, list) and routes and isinstance(routes[0], dict):
+        prefixes = routes[0].get("address_prefixes")
+        if isinstance(prefixes, list) and prefixes:
+            props["customRoutes"] = {"addressPrefixes": list(prefixes)}
+    site = _ref_or_marker(
+        p,
+        res,
+        res.after,
+        res.unknown,
+        "default_local_network_gateway_id",
+        "default_local_network_gateway_id",
+    )
+    if site:
+        props["gatewayDefaultSite"] = site
+    return [body]
+
+
+def _map_local_gateway(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _body(p, res, f"{NET}/localNetworkGateways", rid)
+    props = body["properties"]
+    _flat(p, res, props, (("gateway_address", "gatewayIpAddress"), ("gateway_fqdn", "fqdn")))
+    space = res.after.get("address_space")
+    if isinstance(space, list) and space:
+        props["localNetworkAddressSpace"] = {"addressPrefixes": list(space)}
+    elif _unknown_at(res.unknown, "address_space"):
+        props["localNetworkAddressSpace"] = {
+            "addressPrefixes": [p.known_or_marker(res, "address_space")]
+        }
+    bgp = _bgp_settings(p, res, "bgp_peering_address")
+    if bgp is not None:
+        props["bgpSettings"] = bgp
+    return [body]
+
+
+def _map_connection(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _body(p, res, f"{NET}/connections", rid)
+    props = body["properties"]
+    kind = p.known_or_marker(res, "type")
+    _set(props, "connectionType", _case(kind, ("IPsec", "Vnet2Vnet", "ExpressRoute")))
+    for tf, arm in (
+        ("virtual_network_gateway_id", "virtualNetworkGateway1"),
+        ("peer_virtual_network_gateway_id", "virtualNetworkGateway2"),
+        ("local_network_gateway_id", "localNetworkGateway2"),
+        ("express_route_circuit_id", "peer"),
+    ):
+        ref = _ref_or_marker(p, res, res.after, res.unknown, tf, tf)
+        if ref:
+            props[arm] = ref
+    _renamed(p, res, props, "enableBgp", "bgp_enabled", "enable_bgp")
+    _flat(
+        p,
+        res,
+        props,
+        (
+            ("routing_weight", "routingWeight"),
+            ("use_policy_based_traffic_selectors", "usePolicyBasedTrafficSelectors"),
+            ("connection_protocol", "connectionProtocol"),
+            ("connection_mode", "connectionMode"),
+            ("dpd_timeout_seconds", "dpdTimeoutSeconds"),
+        ),
+    )
+    # shared_key is a secret and is never copied; connectionStatus is not in Terraform at all
+    if "create" in res.actions:
+        p.warn(
+            WarningKind.MISSING_FIELD,
+            "the connection status is known only after apply (Terraform does not model it); "
+            "what depends on the connection being Connected is unknown",
+            res.address,
+            "connection_status",
+        )
+    return [body]
+
+
+def _nic_link(p: _Plan, res: _Res, key: str, value_attr: str, by_name: bool) -> None:
+    """NIC ip-configuration associations (ASG, backend pool, inbound NAT rule)."""
+    src = res.before if res.deleting else res.after
+    nic = src.get("network_interface_id")
+    if not isinstance(nic, str) or not nic:
+        nic = p.resolve(res, "network_interface_id")
+    if not isinstance(nic, str) or not nic:
+        p.warn(
+            WarningKind.DANGLING_REFERENCE,
+            "network_interface_id cannot be resolved from the plan or its configuration; "
+            "the association is not applied",
+            res.address,
+            "network_interface_id",
+        )
+        return
+    config: str | None = None
+    if by_name:
+        name = src.get("ip_configuration_name")
+        if not isinstance(name, str) or not name:
+            name = p.resolve(res, "ip_configuration_name")
+        if not isinstance(name, str) or not name:
+            p.warn(
+                WarningKind.DANGLING_REFERENCE,
+                "ip_configuration_name is known only after apply; the association is not applied",
+                res.address,
+                "ip_configuration_name",
+            )
+            return
+        config = name
+    value = src.get(value_attr)
+    if not isinstance(value, str) or not value:
+        value = None if res.deleting else p.resolve(res, value_attr)
+    if not isinstance(value, str) or not value:
+        if res.deleting:
+            p.warn(
+                WarningKind.MISSING_FIELD,
+                f"deleted association without a prior {value_attr}; nothing is removed",
+                res.address,
+                value_attr,
+            )
+            return
+        p.warn(
+            WarningKind.DANGLING_REFERENCE,
+            f"{value_attr} is known only after apply and cannot be resolved; "
+            f"the NIC's {key} is unknown",
+            res.address,
+            value_attr,
+        )
+        value = unknown_marker(res.address, value_attr)
+    p.nic_links.append(_NicLink(nic, config, key, {"id": value}, res.address, res.deleting))
+
+
 _MAPPERS: Final[dict[str, Callable[[_Plan, _Res, str], list[Json]]]] = {
     "azurerm_virtual_network": _map_vnet,
     "azurerm_subnet": _map_subnet,
@@ -785,6 +1362,35 @@ _MAPPERS: Final[dict[str, Callable[[_Plan, _Res, str], list[Json]]]] = {
     "azurerm_virtual_network_peering": _map_peering,
     "azurerm_public_ip": _map_public_ip,
     "azurerm_application_security_group": _map_asg,
+    "azurerm_nat_gateway": _map_nat_gateway,
+    "azurerm_lb": _map_lb,
+    "azurerm_lb_backend_address_pool": _map_lb_pool,
+    "azurerm_lb_rule": _map_lb_rule,
+    "azurerm_lb_probe": _map_lb_probe,
+    "azurerm_lb_nat_rule": _map_lb_nat_rule,
+    "azurerm_lb_outbound_rule": _map_lb_outbound_rule,
+    "azurerm_virtual_network_gateway": _map_vnet_gateway,
+    "azurerm_local_network_gateway": _map_local_gateway,
+    "azurerm_virtual_network_gateway_connection": _map_connection,
+}
+
+# NIC ip-configuration association type -> (ARM key, value attribute, one named ip configuration?)
+_NIC_LINKS: Final[dict[str, tuple[str, str, bool]]] = {
+    "azurerm_network_interface_application_security_group_association": (
+        "applicationSecurityGroups",
+        "application_security_group_id",
+        False,
+    ),
+    "azurerm_network_interface_backend_address_pool_association": (
+        "loadBalancerBackendAddressPools",
+        "backend_address_pool_id",
+        True,
+    ),
+    "azurerm_network_interface_nat_rule_association": (
+        "loadBalancerInboundNatRules",
+        "nat_rule_id",
+        True,
+    ),
 }
 
 # association type -> (target attr, value attr, ARM key to patch on the target, append?)
@@ -802,6 +1408,18 @@ _ASSOCIATIONS: Final[dict[str, tuple[str, str, str, bool]]] = {
         "network_security_group_id",
         "networkSecurityGroup",
         False,
+    ),
+    "azurerm_nat_gateway_public_ip_association": (
+        "nat_gateway_id",
+        "public_ip_address_id",
+        "publicIpAddresses",
+        True,
+    ),
+    "azurerm_nat_gateway_public_ip_prefix_association": (
+        "nat_gateway_id",
+        "public_ip_prefix_id",
+        "publicIpPrefixes",
+        True,
     ),
 }
 
@@ -894,6 +1512,7 @@ def changes_from_plan(doc: Json, *, source: str = "<plan>", base: Sequence[Json]
                 f"could not map this resource ({type(exc).__name__}: {exc}); it is ignored",
                 res.address,
             )
+    _finish(p)
     return p.changes
 
 
@@ -953,6 +1572,13 @@ def _map_one(p: _Plan, res: _Res) -> None:
     if res.type in _ASSOCIATIONS:
         _association(p, res)
         return
+    if res.type in _NIC_LINKS:
+        key, value_attr, by_name = _NIC_LINKS[res.type]
+        _nic_link(p, res, key, value_attr, by_name)
+        return
+    if res.type == "azurerm_lb_backend_address_pool_address":
+        _pool_address(p, res)
+        return
     mapper = _MAPPERS.get(res.type)
     if mapper is None:
         if res.type not in _IGNORED:
@@ -985,6 +1611,197 @@ def _map_one(p: _Plan, res: _Res) -> None:
         )
         return
     p.changes.upserts.extend(mapper(p, res, rid))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-resource merges: LB child deletes, backend pool addresses, NIC ip-configuration links
+# ---------------------------------------------------------------------------------------------
+_LB_ARRAYS: Final = frozenset(seg for (seg,) in _LB_CHILDREN.values())
+_POOL_TYPE: Final = f"{NET}/loadBalancers/backendAddressPools"
+
+
+def _fid(text: str) -> str:
+    return text.strip().rstrip("/").casefold()
+
+
+def _props_of(body: Json) -> Json:
+    inner = body.get("properties")
+    if isinstance(inner, dict):
+        return inner
+    fresh: Json = {}
+    body["properties"] = fresh
+    return fresh
+
+
+def _base_body(p: _Plan, rid: str) -> Json | None:
+    if p.base_index is None:
+        p.base_index = {}
+        for body in p.base:
+            value = body.get("id")
+            if isinstance(value, str):
+                p.base_index.setdefault(_fid(value), body)
+    return p.base_index.get(_fid(rid))
+
+
+def _base_array(body: Json, key: str) -> list[Any]:
+    inner = body.get("properties")
+    holder = inner if isinstance(inner, dict) else body  # the flattened az CLI form
+    items = holder.get(key)
+    return items if isinstance(items, list) else []
+
+
+def _finish(p: _Plan) -> None:
+    try:
+        _lb_child_deletes(p)
+        _merge_pool_addresses(p)
+        _apply_nic_links(p)
+    except Exception as exc:  # never let a merge stop the plan
+        p.warn(
+            WarningKind.UNPARSED_VALUE,
+            f"could not merge child resources ({type(exc).__name__}: {exc})",
+            "resource_changes",
+        )
+
+
+def _lb_child_deletes(p: _Plan) -> None:
+    """A deleted LB child of an LB in the snapshot leaves that LB's array."""
+    arrays: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+    for rid in p.changes.deletes:
+        parts = rid.rstrip("/").split("/")
+        if len(parts) < 3 or parts[-2] not in _LB_ARRAYS:
+            continue
+        lb_id = "/".join(parts[:-2])
+        lb = _base_body(p, lb_id)
+        if lb is None:
+            continue
+        slot = (_fid(lb_id), parts[-2])
+        if slot not in arrays:
+            arrays[slot] = (lb_id, copy.deepcopy(_base_array(lb, parts[-2])))
+        items = arrays[slot][1]
+        items[:] = [
+            c
+            for c in items
+            if not (isinstance(c, dict) and _fid(str(c.get("id", ""))) == _fid(rid))
+        ]
+    for (_, key), (lb_id, items) in arrays.items():
+        p.changes.patches.append(Patch(lb_id, key, items, "resource_changes"))
+
+
+def _base_pool(p: _Plan, pool_id: str) -> Json | None:
+    lb = _base_body(p, pool_id.rstrip("/").rsplit("/", 2)[0])
+    for item in _base_array(lb, "backendAddressPools") if lb is not None else []:
+        if isinstance(item, dict) and _fid(str(item.get("id", ""))) == _fid(pool_id):
+            return item
+    return _base_body(p, pool_id)
+
+
+def _merge_pool_addresses(p: _Plan) -> None:
+    pools: dict[str, Json] = {}
+    for body in p.changes.upserts:
+        rid = body.get("id")
+        if isinstance(rid, str) and str(body.get("type", "")).casefold() == _POOL_TYPE.casefold():
+            pools[_fid(rid)] = body
+            # an existing pool keeps what other resources put in it (addresses, NIC back-refs)
+            prior = _base_pool(p, rid)
+            prior_props = prior.get("properties") if isinstance(prior, dict) else None
+            if isinstance(prior_props, dict):
+                for key in ("loadBalancerBackendAddresses", "backendIPConfigurations"):
+                    if key in prior_props and key not in _props_of(body):
+                        _props_of(body)[key] = copy.deepcopy(prior_props[key])
+    for pool_id, entry, address in p.pool_addresses:
+        pool = pools.get(_fid(pool_id))
+        if pool is None:
+            found = _base_pool(p, pool_id)
+            if found is None:
+                p.warn(
+                    WarningKind.DANGLING_REFERENCE,
+                    "the backend address pool is neither in the plan nor in the snapshot; "
+                    "the backend address is not applied",
+                    address,
+                    "backend_address_pool_id",
+                )
+                continue
+            pool = {**copy.deepcopy(found), "id": pool_id, "type": _POOL_TYPE}
+            pool.setdefault("name", pool_id.rstrip("/").rsplit("/", 1)[-1])
+            p.changes.upserts.append(pool)
+            pools[_fid(pool_id)] = pool
+        items = _props_of(pool).setdefault("loadBalancerBackendAddresses", [])
+        if not isinstance(items, list):
+            items = []
+            _props_of(pool)["loadBalancerBackendAddresses"] = items
+        name = str(entry.get("name", "")).casefold()
+        items[:] = [
+            i
+            for i in items
+            if not (isinstance(i, dict) and str(i.get("name", "")).casefold() == name)
+        ]
+        if not entry.pop("_vnetdoctor_remove", False):
+            items.append(entry)
+
+
+def _apply_nic_links(p: _Plan) -> None:
+    upserts: dict[str, Json] = {}
+    for body in p.changes.upserts:
+        rid = body.get("id")
+        if isinstance(rid, str):
+            upserts[_fid(rid)] = body
+    patched: dict[str, tuple[str, list[Any], str]] = {}
+    for link in p.nic_links:
+        key = _fid(link.nic)
+        configs: list[Any] | None = None
+        if key in upserts:
+            configs = _props_of(upserts[key]).get("ipConfigurations")
+        elif key in patched:
+            configs = patched[key][1]
+        else:
+            base = _base_body(p, link.nic)
+            if base is not None:
+                configs = copy.deepcopy(_base_array(base, "ipConfigurations"))
+                patched[key] = (link.nic, configs, link.address)
+        if configs is None:
+            p.warn(
+                WarningKind.DANGLING_REFERENCE,
+                "the network interface is neither in the plan nor in the snapshot (or its ip "
+                "configurations are known only after apply); the association is not applied",
+                link.address,
+                "network_interface_id",
+            )
+            continue
+        hit = False
+        for cfg in configs:
+            if not isinstance(cfg, dict):
+                continue
+            inner = cfg.get("properties")
+            cp = inner if isinstance(inner, dict) else cfg
+            if link.ip_configuration is not None:
+                if str(cfg.get("name", "")).casefold() != link.ip_configuration.casefold():
+                    continue
+            elif str(cp.get("privateIPAddressVersion") or "IPv4").casefold() != "ipv4":
+                continue
+            hit = True
+            refs = cp.get(link.key)
+            if not isinstance(refs, list):
+                refs = []
+                cp[link.key] = refs
+            target = _fid(str(link.ref.get("id", "")))
+            refs[:] = [
+                r
+                for r in refs
+                if not (isinstance(r, dict) and _fid(str(r.get("id", ""))) == target)
+            ]
+            if not link.remove:
+                refs.append(dict(link.ref))
+        if not hit:
+            what = link.ip_configuration or "IPv4"
+            p.warn(
+                WarningKind.DANGLING_REFERENCE,
+                f"the network interface has no {what} ip configuration; "
+                "the association is not applied",
+                link.address,
+                "ip_configuration_name" if link.ip_configuration else "network_interface_id",
+            )
+    for nic_id, configs, address in patched.values():
+        p.changes.patches.append(Patch(nic_id, "ipConfigurations", configs, address))
 
 
 __all__ = ["changes_from_plan"]
