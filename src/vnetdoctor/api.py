@@ -10,7 +10,7 @@ from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import Tracer
-from vnetdoctor.errors import UsageError
+from vnetdoctor.errors import ResourceNotFound, UsageError
 from vnetdoctor.model.net import MAX_PORT, Protocol
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
@@ -63,6 +63,23 @@ def diagnose(
     dst = resolve_endpoint(snapshot, destination)
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
     tracer = Tracer(snapshot, engine_for(snapshot, service_tags), profile, service_tags, fqdn=fqdn)
+    for name in guest or {}:
+        _check_guest_name(snapshot, name)
     folded = {k.casefold(): v for k, v in (guest or {}).items()}
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))
+
+
+def _check_guest_name(snapshot: Snapshot, name: str) -> None:
+    """Evidence given for a VM the snapshot does not have would be silently unused: refuse it."""
+    for table in (snapshot.virtual_machines, snapshot.classic_virtual_machines):
+        try:
+            table.find(name)
+        except ResourceNotFound as exc:
+            if exc.candidates:
+                raise
+            continue
+        return
+    raise UsageError(
+        f"--guest {name}: no VM of that name in the snapshot (guest evidence is given per VM name)"
+    )

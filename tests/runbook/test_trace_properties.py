@@ -218,9 +218,21 @@ def test_an_unreadable_nic_address_is_unknown_not_absent() -> None:
     """Regression: a private IP the input cannot tell (e.g. known after apply) is not 'no IP'."""
     resources = _estate(2, [], [], [True])
     resources[3]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] = (
-        "(known after apply)")
+        "(known after apply)"
+    )
     snap = snapshot_from_json(resources)
     result = diagnose(snap, "vm0", "vm1", 443)
     (no_ip,) = [f for f in result.step(1).findings if f.code == "NIC_NO_IP"]
     assert no_ip.status is Status.UNKNOWN
     assert result.verdict.value != "blocked" or result.blockers[0].code != "NIC_NO_IP"
+
+
+def test_guest_evidence_for_an_unknown_vm_is_refused() -> None:
+    """Regression: a typo in --guest VM=PATH must not silently leave the evidence unused."""
+    import pytest
+
+    from vnetdoctor.errors import UsageError
+
+    snap = snapshot_from_json(_estate(2, [], [], [True]))
+    with pytest.raises(UsageError, match="--guest vm-typo"):
+        diagnose(snap, "vm0", "vm1", 443, guest={"vm-typo": object()})
