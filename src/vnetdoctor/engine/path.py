@@ -168,6 +168,37 @@ def nsg_command(
     )
 
 
+def _loop(
+    b: _Builder,
+    kind: str,
+    name: str,
+    rid: ResourceId,
+    ip: IPAddress | None,
+    route: routing.EffectiveRoute,
+    current: NetworkInterface,
+    destination: IPAddress,
+    *,
+    hop_name: str | None = None,
+) -> None:
+    """Record a route loop: the next hop (an appliance or a firewall) already forwarded this
+    packet."""
+    b.hop(
+        kind=kind,
+        name=hop_name or name,
+        decision="loop",
+        status="fail",
+        detail=f"{ip} was already on the path",
+        resource=str(rid),
+    )
+    b.issue(
+        code="ROUTE_LOOP",
+        message=f"{route.describe()} at {current.name} sends {destination} back to {name} "
+        f"({ip}), which already forwarded it: a loop",
+        resource=str(route.resource_id) if route.resource_id else None,
+        pointer=route.pointer,
+    )
+
+
 class Tracer:
     """Traces packets through one snapshot; engines and route tables are shared between traces."""
 
@@ -828,21 +859,7 @@ class Tracer:
             return None
         nic, ipc = holders[0]
         if nic.id in visited:
-            b.hop(
-                kind="appliance",
-                name=nic.name,
-                decision="loop",
-                status="fail",
-                detail=f"{appliance_ip} was already on the path",
-                resource=str(nic.id),
-            )
-            b.issue(
-                code="ROUTE_LOOP",
-                message=f"{route.describe()} at {current_nic.name} sends {dst_ip} back to "
-                f"{nic.name} ({appliance_ip}), which already forwarded it: a loop",
-                resource=resource,
-                pointer=route.pointer,
-            )
+            _loop(b, "appliance", nic.name, nic.id, appliance_ip, route, current_nic, dst_ip)
             return None
         visited.add(nic.id)
         appliance_vnet = _vnet(self.snapshot, ipc)
@@ -928,20 +945,16 @@ class Tracer:
                 return None
             self._forwarded_check(b, current_vnet, fw_vnet, src_ip)
         if firewall.id in visited:
-            b.hop(
-                kind="firewall",
-                name=firewall.name,
-                decision="loop",
-                status="fail",
-                detail=f"{fw_ip} was already on the path",
-                resource=str(firewall.id),
-            )
-            b.issue(
-                code="ROUTE_LOOP",
-                message=f"{route.describe()} at {current_nic.name} sends {dst_ip} back to "
-                f"Azure Firewall {firewall.name} ({fw_ip}), which already forwarded it: a loop",
-                resource=resource,
-                pointer=route.pointer,
+            _loop(
+                b,
+                "firewall",
+                f"Azure Firewall {firewall.name}",
+                firewall.id,
+                fw_ip,
+                route,
+                current_nic,
+                dst_ip,
+                hop_name=firewall.name,
             )
             return None
         visited.add(firewall.id)
