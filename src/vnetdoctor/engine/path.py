@@ -14,15 +14,26 @@ Peering and gateway reasons (a missing or disconnected peering, transit) are jud
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint
 from vnetdoctor.engine.firewall import FirewallDecision, FirewallEngine
-from vnetdoctor.engine.loadbalancer import PROBE_SOURCE, LoadBalancerIndex, probe_of, rule_for
+from vnetdoctor.engine.guest import ListenerStatus, firewall_verdict, listener_check
+from vnetdoctor.engine.guest_common import GuestVerdict
+from vnetdoctor.engine.loadbalancer import (
+    PROBE_SOURCE,
+    Backend,
+    LoadBalancerIndex,
+    is_basic,
+    nat_rule_for,
+    probe_of,
+    rule_for,
+)
 from vnetdoctor.engine.nsg import FlowVerdict, NsgEngine, Verdict
 from vnetdoctor.engine.outbound import OutboundMethod, outbound_for
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop, RouteKind
@@ -30,14 +41,30 @@ from vnetdoctor.engine.topology import peering_links
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.firewall import AzureFirewall
 from vnetdoctor.model.ids import ResourceId
-from vnetdoctor.model.loadbalancer import FrontendIpConfiguration, LoadBalancer
-from vnetdoctor.model.net import IPAddress, Protocol
+from vnetdoctor.model.loadbalancer import (
+    FrontendIpConfiguration,
+    InboundNatRule,
+    LoadBalancer,
+    Probe,
+)
+from vnetdoctor.model.net import Flow, IPAddress, Protocol
 from vnetdoctor.model.network import VirtualNetwork
 from vnetdoctor.model.network_manager import SecurityAdminRule
 from vnetdoctor.model.security import Direction
 from vnetdoctor.model.snapshot import Snapshot
 
 MAX_HOPS: Final = 16
+# Issue codes that block a flow at a load balancer's backend unless their status says otherwise
+# (the runbook's catalogue holds the same defaults; the engine does not import the runbook).
+_BLOCKING: Final = frozenset(
+    {
+        "NSG_DENY",
+        "ADMIN_RULE_DENY",
+        "LB_PUBLIC_CLOSED_NO_NSG",
+        "FIREWALL_ASYMMETRIC_RETURN",
+        "ROUTE_ASYMMETRIC",
+    }
+)
 
 
 class Outcome(StrEnum):
@@ -64,9 +91,13 @@ class Hop(msgspec.Struct, frozen=True, kw_only=True):
     resource: str | None = None
     pointer: str | None = None
     status: str = "pass"
+    # Labelled facts for the report's diagram, e.g. (("frontend", "fe-svc 10.0.5.10"),
+    # ("rule", "rule-https Tcp 443 -> 443")) on a load-balancer hop, or the deciding rule
+    # collection and rule on a firewall hop. Empty on most hops.
+    facts: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "kind": self.kind,
             "name": self.name,
             "decision": self.decision,
@@ -75,6 +106,9 @@ class Hop(msgspec.Struct, frozen=True, kw_only=True):
             "pointer": self.pointer,
             "status": self.status,
         }
+        if self.facts:
+            out["facts"] = dict(self.facts)
+        return out
 
 
 class Issue(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,13 +243,19 @@ class Tracer:
         profile: routing.RouteProfile = routing.DEFAULT_PROFILE,
         service_tags: routing.ServiceTagLookup | None = None,
         fqdn: str | None = None,
+        *,
+        guest: Mapping[str, Any] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.fqdn = fqdn  # the host name an application asks for (Azure Firewall app rules)
+        # Guest evidence by VM name (case-folded): load balancer health reads a backend's
+        # listener and firewall from it (L3).
+        self.guest: dict[str, Any] = {k.casefold(): v for k, v in (guest or {}).items()}
         self.nsgs = nsgs
         self.profile = profile
         self.service_tags = service_tags
-        self._tables: dict[tuple[ResourceId, ResourceId | None], routing.EffectiveRouteTable] = {}
+        # Shared by every tracer on this snapshot (and profile and service tags).
+        self._tables = routing.shared_tables(snapshot, profile, service_tags)
         self._firewalls: FirewallEngine | None = None
         self._lbs: LoadBalancerIndex | None = None
 
@@ -240,7 +280,7 @@ class Tracer:
         source: IPAddress,
         destination: IPAddress,
     ) -> NextHop:
-        key = (nic.id, None if ipc is None else ipc.id)
+        key = routing.table_key(nic, ipc)
         table = self._tables.get(key)
         if table is None:
             table = routing.effective_routes(
@@ -453,7 +493,15 @@ class Tracer:
                 )
                 return self._done(b, Outcome.GATEWAY, appliances)
             if kind is EffectiveNextHopType.INTERNET:
-                return self._internet(b, current_nic, current_ipc, dst_ip, hop, appliances)
+                return self._internet(
+                    b,
+                    current_nic,
+                    current_ipc,
+                    dst_ip,
+                    hop,
+                    appliances,
+                    flow=(source, pkt_src, protocol, port),
+                )
             if kind is EffectiveNextHopType.VIRTUAL_NETWORK_SERVICE_ENDPOINT:
                 return self._done(b, Outcome.AZURE_SERVICE, appliances)
             # next hop None
@@ -563,17 +611,43 @@ class Tracer:
         self,
         b: _Builder,
         found: tuple[LoadBalancer, FrontendIpConfiguration],
-        hop: NextHop,
+        hop: NextHop | None,
         source: Endpoint,
         src_ip: IPAddress,
         dst_ip: IPAddress,
         protocol: Protocol,
         port: int | None,
         appliances: list[ResourceId],
+        *,
+        clients: tuple[IPAddress, ...] | None = None,
+        egress: tuple[NetworkInterface, IpConfiguration] | None = None,
     ) -> Trace:
-        """An internal load balancer frontend as the destination (L1-L6)."""
+        """A load balancer frontend as the destination (azure-semantics-2 section 3.7, L1-L6).
+
+        Internal frontend (``clients`` is ``None``): the backends see the source's private IP.
+        Public frontend: the source has left through its outbound path; ``clients`` are the
+        public (SNAT) addresses it leaves with, empty when they are unknown (default outbound
+        access), and the backends see that address, an Internet one (L4; section 3.7 step 6).
+        A Standard public frontend is closed unless an NSG on the backend's subnet or NIC allows
+        the flow (L1); a Basic one follows part-1 rules (no NSG = open).
+
+        An inbound NAT rule for the port is chosen before a load-balancing rule. The sources
+        are silent on precedence because ARM refuses a NAT rule and a load-balancing rule on
+        the same frontend, protocol and port ("Port numbers for each rule must be unique within
+        the Load Balancer", section 3.1); the NAT rule names the more specific target, so it
+        wins when a snapshot has both (for instance an HA-ports rule), and the hop says so.
+        """
         lb, fe = found
-        where = f"{lb.name} frontend {fe.name} ({dst_ip})"
+        public = clients is not None
+        kind_text = "public" if public else "internal"
+        where = f"{lb.name} {kind_text} frontend {fe.name} ({dst_ip})"
+        facts: list[tuple[str, str]] = [
+            ("frontend", f"{fe.name} {dst_ip} ({kind_text}, {lb.sku or 'SKU unknown'})")
+        ]
+
+        def done(outcome: Outcome, delivered: NetworkInterface | None = None) -> Trace:
+            return self._done(b, outcome, appliances, delivered_to=delivered, egress=egress)
+
         if protocol not in (Protocol.TCP, Protocol.UDP):
             b.hop(
                 kind="load-balancer",
@@ -582,6 +656,7 @@ class Tracer:
                 status="unknown",
                 detail=f"{where}: {protocol.value} is not load-balanced (TCP and UDP only)",
                 resource=str(fe.id),
+                facts=tuple(facts),
             )
             b.issue(
                 code="LB_NOT_LOAD_BALANCED",
@@ -589,106 +664,106 @@ class Tracer:
                 "carry TCP and UDP only, L6); test with TCP or UDP on a rule's port",
                 resource=str(fe.id),
             )
-            return self._done(b, Outcome.UNKNOWN, appliances)
-        if (lb.sku or "").casefold() == "basic" and (
-            hop.route is not None
+            return done(Outcome.UNKNOWN)
+        if (
+            not public
+            and is_basic(lb)
+            and hop is not None
+            and hop.route is not None
             and hop.route.next_hop_type is EffectiveNextHopType.VNET_GLOBAL_PEERING
         ):
             b.issue(
                 code="LB_GLOBAL_PEERING_BASIC",
                 message=f"{where} belongs to a Basic load balancer, whose frontends cannot "
-                "be reached over global VNet peering; use a Standard load balancer",
+                "be reached over global VNet peering (section 3.7 step 2); use a Standard "
+                "load balancer",
                 resource=str(lb.id),
                 pointer="/sku/name",
             )
+        nat = nat_rule_for(lb, fe, protocol, port)
         rule = rule_for(lb, fe, protocol, port)
-        if rule is None:
+        if nat is None and rule is None:
             b.hop(
                 kind="load-balancer",
                 name=lb.name,
                 decision="no rule",
                 status="fail",
-                detail=f"{where}: no load-balancing rule for {protocol.value}/{_port_text(port)}",
+                detail=f"{where}: no load-balancing or inbound NAT rule for "
+                f"{protocol.value}/{_port_text(port)}",
                 resource=str(lb.id),
+                facts=(*facts, ("rule", f"none for {protocol.value} {_port_text(port)}")),
             )
             b.issue(
                 code="LB_NO_RULE_FOR_PORT",
-                message=f"{where} has no load-balancing rule for {protocol.value} port "
-                f"{_port_text(port)}: nothing listens on the frontend for this flow",
+                message=f"{where} has no load-balancing or inbound NAT rule for "
+                f"{protocol.value} port {_port_text(port)}: nothing listens on the frontend "
+                "for this flow",
                 resource=str(lb.id),
                 pointer="/properties/loadBalancingRules",
             )
-            return self._done(b, Outcome.DROPPED, appliances)
+            return done(Outcome.DROPPED)
+        if nat is not None:
+            note = (
+                ""
+                if rule is None
+                else f"; assumption: load-balancing rule {rule.name} also serves this port "
+                "(ARM normally refuses the overlap), the NAT rule is taken"
+            )
+            return self._inbound_nat(
+                b, lb, fe, nat, where, facts, note, src_ip, dst_ip, protocol, port, clients, done
+            )
+        assert rule is not None
         backend_port = rule.backend_port or port
         probe = probe_of(lb, rule)
         members = self.lbs.backends(lb, rule)
-        healthy = []
-        for m in members:
-            if m.nic is None or m.ip_configuration is None:
-                b.hop(
-                    kind="lb-backend",
-                    name=str(m.ip),
-                    decision="no host",
-                    status="fail",
-                    detail=f"pool member {m.ip} is held by no network interface",
-                    resource=str(m.pool),
-                )
-                continue
-            state = (m.admin_state or "").casefold()
-            if state == "down":
-                b.hop(
-                    kind="lb-backend",
-                    name=m.nic.name,
-                    decision="admin down",
-                    status="fail",
-                    detail=f"pool member {m.ip} has adminState Down: no new connections",
-                    resource=str(m.pool),
-                )
-                continue
-            if state == "up" or probe is None or probe.port is None:
-                healthy.append(m)
-                continue
-            verdict = self.nsgs.verify(
-                m.nic,
-                Direction.INBOUND,
-                Protocol.TCP,
-                (m.ip, probe.port),
-                (PROBE_SOURCE, None),
-                ip_configuration=m.ip_configuration,
+        facts.append(
+            (
+                "rule",
+                f"{rule.name} {rule.protocol} {_port_text(rule.frontend_port)} -> "
+                f"{_port_text(backend_port)}",
             )
-            if verdict.access is Verdict.ALLOW:
-                healthy.append(m)
-                continue
-            rule_text = "" if verdict.rule is None else f" (rule {verdict.rule.name!r})"
-            b.hop(
-                kind="lb-backend",
-                name=m.nic.name,
-                decision="probe " + verdict.access.value,
-                status="fail" if verdict.access is Verdict.DENY else "unknown",
-                detail=f"health probe {probe.name} from {PROBE_SOURCE} to port {probe.port}"
-                f"{rule_text}",
-                resource=str(m.nic.id),
-            )
-            if verdict.access is Verdict.DENY:
-                b.issue(
-                    code="LB_PROBE_BLOCKED",
-                    message=f"{lb.name}'s health probe {probe.name} (TCP {probe.port} from "
-                    f"168.63.129.16 / AzureLoadBalancer) is denied at backend {m.nic.name}"
-                    f"{rule_text}: the backend is marked down",
-                    resource=None
-                    if verdict.rule is None or verdict.rule.id is None
-                    else str(verdict.rule.id),
-                    pointer=None if verdict.rule is None else verdict.rule.pointer,
-                    status="warn" if len(members) > 1 else None,
-                )
+        )
+        judged = [(m, *self._probe_health(lb, probe, m)) for m in members]
+        healthy = [m for m, state, _, _ in judged if state == "up"]
+        unknown = [m for m, state, _, _ in judged if state == "unknown"]
+        rescued = False
         if (
             not healthy
+            and not unknown
             and probe is not None
             and members
-            and ((probe.no_healthy_backends_behavior or "").casefold() == "allprobedup")
+            and (probe.no_healthy_backends_behavior or "").casefold() == "allprobedup"
         ):
             healthy = [m for m in members if m.nic is not None and m.ip_configuration is not None]
-            b.hop(
+            rescued = bool(healthy)
+        # The load balancer's hop comes first, then one hop per member with its health.
+        at = len(b.hops)
+        b.hops.extend(health_hop for _, _, health_hop, _ in judged)
+
+        def lb_hop(**kwargs: Any) -> None:
+            b.hops.insert(at, Hop(**kwargs))
+
+        for _m, _state, _hop, issue in judged:
+            if issue is not None:
+                # Another backend takes the flows (or AllProbedUp sends to all): a warning.
+                status = "warn" if healthy else issue.status
+                b.issues.append(msgspec.structs.replace(issue, status=status))
+        probe_text = (
+            "no probe (all members assumed healthy; section 3.3 [unverified])"
+            if probe is None
+            else f"{probe.name} {probe.protocol or '?'} {_port_text(probe.port)}"
+        )
+        facts.append(
+            (
+                "backends",
+                ", ".join(f"{m.label} {state}" for m, state, _, _ in judged) or "none",
+            )
+        )
+        facts.append(("health", f"{len(healthy)} of {len(members)} healthy; probe {probe_text}"))
+        pointer = f"/properties/loadBalancingRules/{rule.index}"
+        if rescued:
+            assert probe is not None
+            lb_hop(
                 kind="load-balancer",
                 name=lb.name,
                 decision="all probed up",
@@ -697,15 +772,37 @@ class Tracer:
                 "every backend although all are probed down",
                 resource=str(lb.id),
             )
+        if not healthy and unknown:
+            lb_hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="health unknown",
+                status="unknown",
+                detail=f"{where}: rule {rule.name}, no backend known healthy, "
+                f"{len(unknown)} of unknown health",
+                resource=str(lb.id),
+                pointer=pointer,
+                facts=tuple(facts),
+            )
+            b.issue(
+                code="LB_HEALTH_UNKNOWN",
+                message=f"{where}: rule {rule.name!r}: whether "
+                f"{', '.join(m.label for m in unknown)} pass(es) health probe "
+                f"{probe.name if probe else '?'} cannot be told from the data (L3)",
+                resource=str(lb.id),
+                pointer=pointer,
+            )
+            return done(Outcome.UNKNOWN)
         if not healthy:
-            b.hop(
+            lb_hop(
                 kind="load-balancer",
                 name=lb.name,
                 decision="no healthy backend",
                 status="fail",
                 detail=f"{where}: rule {rule.name}, no healthy member of the pool",
                 resource=str(lb.id),
-                pointer=f"/properties/loadBalancingRules/{rule.index}",
+                pointer=pointer,
+                facts=tuple(facts),
             )
             b.issue(
                 code="LB_NO_HEALTHY_BACKEND",
@@ -713,20 +810,24 @@ class Tracer:
                 "down; noHealthyBackendsBehavior AllProbedDown, the default [unverified]): "
                 "no new flows are sent",
                 resource=str(lb.id),
-                pointer=f"/properties/loadBalancingRules/{rule.index}",
+                pointer=pointer,
             )
-            return self._done(b, Outcome.DROPPED, appliances)
-        b.hop(
+            return done(Outcome.DROPPED)
+        lb_hop(
             kind="load-balancer",
             name=lb.name,
             decision="balance",
             detail=f"{where}: rule {rule.name} ({rule.protocol} {rule.frontend_port} -> "
-            f"{backend_port}), {len(healthy)} healthy backend(s)",
+            f"{backend_port}), {len(healthy)} healthy backend(s)"
+            + (f", {len(unknown)} of unknown health" if unknown else ""),
             resource=str(lb.id),
-            pointer=f"/properties/loadBalancingRules/{rule.index}",
+            pointer=pointer,
+            facts=tuple(facts),
         )
-        if source.nic is not None and any(
-            m.nic is not None and m.nic.id == source.nic.id for m in healthy
+        if (
+            not public
+            and source.nic is not None
+            and any(m.nic is not None and m.nic.id == source.nic.id for m in healthy)
         ):
             alone = len(healthy) == 1
             b.issue(
@@ -739,32 +840,517 @@ class Tracer:
                     else f"about 1 in {len(healthy)} flows time out (intermittent)"
                 ),
                 resource=str(lb.id),
-                pointer=f"/properties/loadBalancingRules/{rule.index}",
+                pointer=pointer,
                 status=None if alone else "warn",
             )
-        chosen = healthy[0]
-        assert chosen.nic is not None
-        assert chosen.ip_configuration is not None
-        target = dst_ip if rule.enable_floating_ip else chosen.ip
-        self._nsg(
+        delivered = self._to_backends(
             b,
-            chosen.nic,
-            chosen.ip_configuration,
-            Direction.INBOUND,
-            protocol,
+            lb,
+            healthy,
             src_ip,
-            target,
+            dst_ip if rule.enable_floating_ip else None,
+            protocol,
             backend_port,
-            "backend",
+            clients,
         )
+        return done(Outcome.INTERNET if public else Outcome.DELIVERED, delivered)
+
+    def _inbound_nat(
+        self,
+        b: _Builder,
+        lb: LoadBalancer,
+        fe: FrontendIpConfiguration,
+        nat: InboundNatRule,
+        where: str,
+        facts: list[tuple[str, str]],
+        note: str,
+        src_ip: IPAddress,
+        dst_ip: IPAddress,
+        protocol: Protocol,
+        port: int | None,
+        clients: tuple[IPAddress, ...] | None,
+        done: Callable[..., Trace],
+    ) -> Trace:
+        """An inbound NAT rule: one frontend port to one member's backend port (section 3.5).
+        NAT rules carry no probe (section 3.1), so no health applies."""
+        target = self.lbs.nat_target(lb, nat, port)
+        pointer = f"/properties/inboundNatRules/{nat.index}"
+        backend_port = target.backend_port
+        facts.append(
+            (
+                "NAT rule",
+                f"{nat.name} {nat.protocol} {_port_text(port)} -> {_port_text(backend_port)}",
+            )
+        )
+        if target.backend is None:
+            facts.append(("backend", "unknown"))
+            b.hop(
+                kind="load-balancer",
+                name=lb.name,
+                decision="NAT target unknown",
+                status="unknown",
+                detail=f"{where}: inbound NAT rule {nat.name}: {target.reason}{note}",
+                resource=str(lb.id),
+                pointer=pointer,
+                facts=tuple(facts),
+            )
+            b.issue(
+                code="LB_NAT_BACKEND_UNKNOWN",
+                message=f"{where}: inbound NAT rule {nat.name!r} serves {protocol.value} port "
+                f"{_port_text(port)}, but {target.reason}",
+                resource=str(lb.id),
+                pointer=pointer,
+            )
+            return done(Outcome.UNKNOWN)
+        member = target.backend
+        facts.append(("backend", f"{member.label} {member.ip}"))
         b.hop(
-            kind="destination",
-            name=chosen.nic.name,
-            decision="deliver",
-            detail=f"backend {chosen.ip}:{_port_text(backend_port)} of {lb.name}",
-            resource=str(chosen.nic.id),
+            kind="load-balancer",
+            name=lb.name,
+            decision="NAT",
+            detail=f"{where}: inbound NAT rule {nat.name} ({nat.protocol} {_port_text(port)} -> "
+            f"{member.ip}:{_port_text(backend_port)}; NAT rules have no health probe){note}",
+            resource=str(lb.id),
+            pointer=pointer,
+            facts=tuple(facts),
         )
-        return self._done(b, Outcome.DELIVERED, appliances, delivered_to=chosen.nic)
+        delivered = self._to_backends(
+            b,
+            lb,
+            [member],
+            src_ip,
+            dst_ip if nat.enable_floating_ip else None,
+            protocol,
+            backend_port or port,
+            clients,
+        )
+        return done(Outcome.INTERNET if clients is not None else Outcome.DELIVERED, delivered)
+
+    def _probe_health(
+        self, lb: LoadBalancer, probe: Probe | None, m: Backend
+    ) -> tuple[str, Hop, Issue | None]:
+        """One member's health by L3: ``up``, ``down`` or ``unknown``, with its hop and (when
+        down) the issue. Network side: the probe's port allowed inbound from 168.63.129.16 by
+        admin rules and NSGs. Guest side, only with guest evidence for the member's VM: the
+        guest listens on the probe port and its firewall admits 168.63.129.16. Without guest
+        evidence the network-only rule decides and the hop says so."""
+        label = m.label
+        if m.nic is None or m.ip_configuration is None:
+            return (
+                "down",
+                Hop(
+                    kind="lb-backend",
+                    name=str(m.ip),
+                    decision="no host",
+                    status="fail",
+                    detail=f"pool member {m.ip} is held by no network interface (section 3.6)",
+                    resource=str(m.pool),
+                ),
+                None,
+            )
+        state = (m.admin_state or "").casefold()
+        if state == "down":
+            return (
+                "down",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="admin down",
+                    status="fail",
+                    detail=f"pool member {m.ip} has adminState Down: no new connections (L3)",
+                    resource=str(m.pool),
+                ),
+                None,
+            )
+        if state == "up":
+            return (
+                "up",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="admin up",
+                    detail=f"pool member {m.ip} has adminState Up, which overrides the probe (L3)",
+                    resource=str(m.nic.id),
+                ),
+                None,
+            )
+        vm = self.snapshot.vm_of_nic(m.nic)
+        if vm is not None and vm.is_running is False:
+            return (
+                "down",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="not running",
+                    status="fail",
+                    detail=f"{vm.name} is {vm.power_state}: stopped instances are not probed "
+                    "(section 3.3)",
+                    resource=str(vm.id),
+                ),
+                None,
+            )
+        if probe is None or probe.port is None:
+            return (
+                "up",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="healthy",
+                    detail=f"pool member {m.ip}: the rule has no probe, so the member is assumed "
+                    "healthy (section 3.3 [unverified])",
+                    resource=str(m.nic.id),
+                ),
+                None,
+            )
+        verdict = self.nsgs.verify(
+            m.nic,
+            Direction.INBOUND,
+            Protocol.TCP,
+            (m.ip, probe.port),
+            (PROBE_SOURCE, None),
+            ip_configuration=m.ip_configuration,
+        )
+        probe_text = f"health probe {probe.name} ({probe.protocol or '?'} {probe.port})"
+        rule_text = "" if verdict.rule is None else f" (rule {verdict.rule.name!r})"
+        if verdict.access is not Verdict.ALLOW:
+            denied = verdict.access is Verdict.DENY
+            issue = None
+            if denied:
+                issue = Issue(
+                    code="LB_PROBE_BLOCKED",
+                    message=f"{lb.name}'s {probe_text} from 168.63.129.16 / AzureLoadBalancer "
+                    f"is denied at backend {label}{rule_text}: the backend is marked down",
+                    resource=None
+                    if verdict.rule is None or verdict.rule.id is None
+                    else str(verdict.rule.id),
+                    pointer=None if verdict.rule is None else verdict.rule.pointer,
+                )
+            return (
+                "down" if denied else "unknown",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="probe " + verdict.access.value,
+                    status="fail" if denied else "unknown",
+                    detail=f"{probe_text} from {PROBE_SOURCE}{rule_text}"
+                    + ("" if denied else ": " + ("; ".join(verdict.notes) or "unknown")),
+                    resource=str(m.nic.id),
+                ),
+                issue,
+            )
+        evidence = None if vm is None else self.guest.get(vm.name.casefold())
+        network_ok = f"{probe_text} allowed from {PROBE_SOURCE} by the NSGs{rule_text}"
+        if evidence is None:
+            return (
+                "up",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="healthy",
+                    detail=f"{network_ok}; network-only health (L3): no guest evidence for "
+                    f"{vm.name if vm else label}, so whether its guest listens on port "
+                    f"{probe.port} and admits 168.63.129.16 is not known",
+                    resource=str(m.nic.id),
+                ),
+                None,
+            )
+        return self._guest_probe(lb, probe, m, label, evidence, network_ok)
+
+    def _guest_probe(
+        self,
+        lb: LoadBalancer,
+        probe: Probe,
+        m: Backend,
+        label: str,
+        evidence: Any,
+        network_ok: str,
+    ) -> tuple[str, Hop, Issue | None]:
+        """L3's guest half: the probe is a TCP connection (TCP, HTTP and HTTPS probes alike) to
+        the probe port, from 168.63.129.16."""
+        assert probe.port is not None
+        assert m.nic is not None
+        check = listener_check(evidence, m.ip, probe.port, Protocol.TCP)
+        if check.status in (
+            ListenerStatus.NOT_LISTENING,
+            ListenerStatus.LOOPBACK_ONLY,
+            ListenerStatus.OTHER_ADDRESS,
+        ):
+            why = "; ".join(check.reasons) or f"nothing listens on TCP {probe.port}"
+            return (
+                "down",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="probe not answered",
+                    status="fail",
+                    detail=f"{network_ok}, but in the guest: {why}",
+                    resource=check.resource or str(m.nic.id),
+                ),
+                Issue(
+                    code="LB_PROBE_NOT_LISTENING",
+                    message=f"{lb.name}'s health probe {probe.name} ({probe.protocol or '?'} "
+                    f"{probe.port}) gets no answer from backend {label}: {why} (guest evidence); "
+                    "the backend is marked down",
+                    resource=check.resource or str(m.nic.id),
+                ),
+            )
+        if check.status is ListenerStatus.UNKNOWN:
+            why = "; ".join(check.reasons) or "the listener evidence is inconclusive"
+            return (
+                "unknown",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="probe unknown",
+                    status="unknown",
+                    detail=f"{network_ok}; whether the guest listens on {probe.port}: {why}",
+                    resource=check.resource or str(m.nic.id),
+                ),
+                None,
+            )
+        wall = firewall_verdict(
+            evidence, Flow(PROBE_SOURCE, m.ip, Protocol.TCP, probe.port), Direction.INBOUND
+        )
+        where = None if wall.source is None else str(wall.source)
+        if wall.verdict is GuestVerdict.DENY:
+            rule = f" ({wall.rule})" if wall.rule else ""
+            return (
+                "down",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="probe dropped in guest",
+                    status="fail",
+                    detail=f"{network_ok}; the guest listens, but its firewall drops the probe"
+                    f"{rule}",
+                    resource=where or str(m.nic.id),
+                ),
+                Issue(
+                    code="LB_PROBE_GUEST_FIREWALL_DENY",
+                    message=f"{lb.name}'s health probe {probe.name} (TCP {probe.port} from "
+                    f"168.63.129.16) is dropped by the guest firewall of backend {label}{rule}; "
+                    "the backend is marked down",
+                    resource=where or str(m.nic.id),
+                ),
+            )
+        if wall.verdict is GuestVerdict.UNKNOWN:
+            why = "; ".join(wall.reasons) or "the guest firewall's answer is unknown"
+            return (
+                "unknown",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="probe unknown",
+                    status="unknown",
+                    detail=f"{network_ok}; the guest listens on {probe.port}, but whether its "
+                    f"firewall admits 168.63.129.16 is unknown: {why}",
+                    resource=where or str(m.nic.id),
+                ),
+                None,
+            )
+        return (
+            "up",
+            Hop(
+                kind="lb-backend",
+                name=label,
+                decision="healthy",
+                detail=f"{network_ok}; the guest listens on {probe.port} and its firewall "
+                "admits 168.63.129.16 (guest evidence, L3)",
+                resource=check.resource or str(m.nic.id),
+            ),
+            None,
+        )
+
+    def _to_backends(
+        self,
+        b: _Builder,
+        lb: LoadBalancer,
+        targets: list[Backend],
+        src_ip: IPAddress,
+        floating: IPAddress | None,
+        protocol: Protocol,
+        backend_port: int | None,
+        clients: tuple[IPAddress, ...] | None,
+    ) -> NetworkInterface | None:
+        """Each backend the flow may be hashed to, traced inbound (section 3.7 steps 6-7). All
+        admit it: delivered. Some: the blockers of the others are warnings (partially
+        reachable; the 5-tuple hash decides per flow). None: the blockers stand."""
+        outcomes: list[tuple[bool, list[Issue]]] = []
+        delivered: NetworkInterface | None = None
+        for m in targets:
+            if m.nic is None or m.ip_configuration is None:
+                continue
+            before = len(b.issues)
+            self._backend_inbound(b, lb, m, src_ip, floating, protocol, backend_port, clients)
+            added = b.issues[before:]
+            blocked = any(
+                i.status == "fail" or (i.status is None and i.code in _BLOCKING) for i in added
+            )
+            outcomes.append((blocked, added))
+            b.hop(
+                kind="destination",
+                name=m.label,
+                decision="deliver",
+                status="fail" if blocked else "pass",
+                detail=f"backend {m.ip}:{_port_text(backend_port)} of {lb.name}",
+                resource=str(m.nic.id),
+            )
+            if delivered is None and not blocked:
+                delivered = m.nic
+        if any(not blocked for blocked, _ in outcomes):
+            for blocked, added in outcomes:
+                if not blocked:
+                    continue
+                for issue in added:
+                    index = b.issues.index(issue)
+                    b.issues[index] = msgspec.structs.replace(
+                        issue,
+                        status="warn",
+                        message=issue.message + " (other backends admit the flow: only flows "
+                        "hashed to this one fail)",
+                    )
+        if delivered is None and outcomes:
+            first = next(m for m in targets if m.nic is not None)
+            delivered = first.nic
+        return delivered
+
+    def _backend_inbound(
+        self,
+        b: _Builder,
+        lb: LoadBalancer,
+        m: Backend,
+        src_ip: IPAddress,
+        floating: IPAddress | None,
+        protocol: Protocol,
+        backend_port: int | None,
+        clients: tuple[IPAddress, ...] | None,
+    ) -> None:
+        """Admin rules and NSGs at one backend, with the client as source and the backend IP
+        (the frontend IP with floating IP) and backend port as destination (L4)."""
+        nic, ipc = m.nic, m.ip_configuration
+        assert nic is not None
+        assert ipc is not None
+        target = floating or m.ip
+        if clients is None:
+            self._nsg(
+                b, nic, ipc, Direction.INBOUND, protocol, src_ip, target, backend_port, "backend"
+            )
+            return
+        subnet = self.snapshot.subnet(ipc.subnet)
+        has_nsg = nic.network_security_group is not None or (
+            subnet is not None and subnet.network_security_group is not None
+        )
+        if not has_nsg and not is_basic(lb):
+            b.hop(
+                kind="nsg-inbound",
+                name="(no NSG)",
+                decision="Deny",
+                status="fail",
+                detail=f"backend {m.label}: neither its NIC nor its subnet has an NSG, and a "
+                "Standard public frontend is closed to inbound traffic unless an NSG allows it "
+                "(secure by default, L1)",
+                resource=str(nic.id),
+            )
+            b.issue(
+                code="LB_PUBLIC_CLOSED_NO_NSG",
+                message=f"{lb.name} is a Standard load balancer: traffic through its public "
+                f"frontend reaches backend {m.label} only if an NSG on its subnet or NIC "
+                "allows it, and neither has an NSG (secure by default, L1)",
+                resource=str(nic.id),
+                pointer="/properties/networkSecurityGroup",
+                command=f"az network nsg create -g {nic.id.resource_group} -n nsg-{nic.name} && "
+                f"az network nsg rule create -g {nic.id.resource_group} --nsg-name "
+                f"nsg-{nic.name} -n allow-{_port_text(backend_port)}-from-internet "
+                "--priority 100 --direction Inbound --access Allow --protocol "
+                f"{'*' if protocol is Protocol.ANY else protocol.value} "
+                "--source-address-prefixes Internet --destination-port-ranges "
+                f"{_port_text(backend_port)} && az network nic update -g "
+                f"{nic.id.resource_group} -n {nic.name} --network-security-group nsg-{nic.name}",
+            )
+            return
+        if not clients:
+            if not has_nsg:  # Basic public frontend, no NSG: open (part-1 rules, L1)
+                b.hop(
+                    kind="nsg-inbound",
+                    name="(no NSG)",
+                    decision="Allow",
+                    detail=f"backend {m.label}: no NSG, and a Basic public frontend is open "
+                    "(L1, part-1 rules)",
+                    resource=str(nic.id),
+                )
+                return
+            b.hop(
+                kind="nsg-inbound",
+                name=m.label,
+                decision="Unknown",
+                status="unknown",
+                detail="the public address the source leaves with is not known (default "
+                "outbound access uses an implicit Microsoft-owned IP), so the backend's NSGs "
+                "cannot be evaluated for it",
+                resource=str(nic.id),
+            )
+            b.issue(
+                code="NSG_UNKNOWN",
+                message=f"Inbound at backend {nic.name} of {lb.name}: the source reaches the "
+                "public frontend from a public (SNAT) address the snapshot does not hold "
+                "(default outbound access), so whether the backend's NSGs admit it is unknown",
+                resource=str(nic.id),
+            )
+            return
+        client = clients[0]
+        self._nsg(b, nic, ipc, Direction.INBOUND, protocol, client, target, backend_port, "backend")
+        others = {
+            self.nsgs.verify(
+                nic,
+                Direction.INBOUND,
+                protocol,
+                (target, backend_port),
+                (other, None),
+                ip_configuration=ipc,
+            ).access
+            for other in clients[1:]
+        }
+        if others and others != {b.verdicts[-1].access}:
+            b.issue(
+                code="NSG_UNKNOWN",
+                message=f"Inbound at backend {nic.name}: the backend's NSGs treat the source's "
+                f"public addresses ({', '.join(str(c) for c in clients)}) differently, and "
+                "which one SNAT picks is not known",
+                resource=str(nic.id),
+            )
+        self._public_return(b, nic, ipc, m.ip, client)
+
+    def _public_return(
+        self,
+        b: _Builder,
+        nic: NetworkInterface,
+        ipc: IpConfiguration,
+        backend_ip: IPAddress,
+        client: IPAddress,
+    ) -> None:
+        """The reply to a public frontend's client leaves the backend by its effective routes;
+        a route sending it to a virtual appliance (e.g. an Azure Firewall) bypasses the load
+        balancer's translation: the documented asymmetric-routing failure (section 3.7
+        step 7, F6)."""
+        back = self.next_hop(nic, ipc, backend_ip, client)
+        route = back.route
+        if back.is_unknown or route is None:
+            return
+        if route.next_hop_type is not EffectiveNextHopType.VIRTUAL_APPLIANCE:
+            return
+        ip = back.next_hop_ip_address
+        firewall = None if ip is None else self.snapshot.firewall_at(ip)
+        via = f"Azure Firewall {firewall.name}" if firewall is not None else f"appliance {ip}"
+        b.issue(
+            code="FIREWALL_ASYMMETRIC_RETURN" if firewall is not None else "ROUTE_ASYMMETRIC",
+            message=f"{nic.name}'s reply to the public client {client} goes by "
+            f"{route.describe()} to {via} instead of back through the load balancer: the "
+            "reply leaves with the backend's address and the client drops it (asymmetric "
+            "routing, section 3.7 step 7)",
+            resource=str(route.resource_id) if route.resource_id else None,
+            pointer=route.pointer,
+            status="fail",
+        )
 
     def _peer_holding(self, vnet: VirtualNetwork, ip: IPAddress) -> VirtualNetwork | None:
         for link in peering_links(self.snapshot, vnet):
@@ -1075,7 +1661,12 @@ class Tracer:
         dst_ip: IPAddress,
         hop: NextHop,
         appliances: list[ResourceId],
+        *,
+        flow: tuple[Endpoint, IPAddress, Protocol, int | None] | None = None,
     ) -> Trace:
+        """The Internet as next hop: the outbound method decides whether the packet has a
+        public source. A destination that is a load balancer's public frontend continues into
+        that load balancer (``flow`` = source, packet source, protocol, port)."""
         route = hop.route
         assert route is not None
         resource = str(route.resource_id) if route.resource_id else None
@@ -1108,6 +1699,35 @@ class Tracer:
                     pointer=out.pointer,
                 )
                 return self._done(b, Outcome.DROPPED, appliances, egress=(nic, ipc))
+            found = (
+                self.lbs.public_frontend_at(dst_ip)
+                if self.snapshot.load_balancers and flow is not None
+                else None
+            )
+            if found is not None and flow is not None:
+                source, pkt_src, protocol, port = flow
+                b.hop(
+                    kind="route",
+                    name=str(dst_ip),
+                    decision="public frontend",
+                    detail=f"{dst_ip} is the public IP of {found[0].name} frontend "
+                    f"{found[1].name}; the source arrives from "
+                    + (", ".join(str(i) for i in out.public_ips) or "an unknown public address"),
+                    resource=str(found[1].id),
+                )
+                return self._load_balancer(
+                    b,
+                    found,
+                    None,
+                    source,
+                    pkt_src,
+                    dst_ip,
+                    protocol,
+                    port,
+                    appliances,
+                    clients=out.public_ips,
+                    egress=(nic, ipc),
+                )
         return self._done(
             b, Outcome.INTERNET, appliances, egress=None if ipc is None else (nic, ipc)
         )

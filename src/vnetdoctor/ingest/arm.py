@@ -46,6 +46,7 @@ from vnetdoctor.model.loadbalancer import (
     LoadBalancerBackendAddress,
     LoadBalancingRule,
     NatGateway,
+    NatRulePortMapping,
     OutboundRule,
     Probe,
 )
@@ -757,6 +758,7 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
                         ap, "networkInterfaceIPConfiguration", cid
                     ),
                     admin_state=r.str_(ap, "adminState", cid),
+                    inbound_nat_rules_port_mapping=_nat_port_mappings(r, ap, cid),
                 )
             )
         pools.append(
@@ -846,6 +848,23 @@ def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalance
         probes=probes,
         inbound_nat_rules=nat_rules,
         provisioning_state=r.str_(p, "provisioningState", rid),
+    )
+
+
+def _nat_port_mappings(
+    r: Reader, ap: Json, cid: ResourceId
+) -> tuple[NatRulePortMapping, ...] | None:
+    """``inboundNatRulesPortMapping`` of a pool member (v2 inbound NAT rules): ``None`` when
+    the snapshot lacks it, so that a member's frontend port is never guessed."""
+    if "inboundNatRulesPortMapping" not in ap:
+        return None
+    return tuple(
+        NatRulePortMapping(
+            inbound_nat_rule_name=r.str_(m, "inboundNatRuleName", cid),
+            frontend_port=r.int_(m, "frontendPort", cid),
+            backend_port=r.int_(m, "backendPort", cid),
+        )
+        for _, m in _objects(r, ap, "inboundNatRulesPortMapping", cid)
     )
 
 

@@ -18,6 +18,15 @@ class FrontendIpConfiguration(msgspec.Struct, frozen=True, kw_only=True, gc=Fals
     zones: tuple[str, ...] = ()
 
 
+class NatRulePortMapping(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One member's share of a v2 inbound NAT rule (``inboundNatRulesPortMapping``, read-only;
+    also what ``queryInboundNatRulePortMapping`` returns): azure-semantics-2 section 3.5."""
+
+    inbound_nat_rule_name: str | None = None
+    frontend_port: int | None = None
+    backend_port: int | None = None
+
+
 class LoadBalancerBackendAddress(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A backend pool member given by IP (pools by IP) or by NIC ip configuration."""
 
@@ -27,6 +36,9 @@ class LoadBalancerBackendAddress(msgspec.Struct, frozen=True, kw_only=True, gc=F
     subnet: ResourceId | None = None
     network_interface_ip_configuration: ResourceId | None = None
     admin_state: str | None = None  # None | Up | Down: overrides the health probe (L3)
+    # Port mappings of v2 inbound NAT rules for this member; ``None`` when the snapshot does
+    # not carry the (read-only) property, ``()`` when it says there are none.
+    inbound_nat_rules_port_mapping: tuple[NatRulePortMapping, ...] | None = None
 
 
 class BackendAddressPool(msgspec.Struct, frozen=True, kw_only=True, gc=False):

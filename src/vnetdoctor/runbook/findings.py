@@ -179,6 +179,40 @@ CODES: Final[dict[str, CodeSpec]] = {
         "ICMP (and any non-TCP/UDP protocol) is not load-balanced",
         "Test the frontend with TCP or UDP on a port that a load-balancing rule serves.",
     ),
+    "LB_PUBLIC_CLOSED_NO_NSG": CodeSpec(
+        2,
+        _F,
+        "A Standard public load balancer frontend is closed: no NSG on the backend allows it",
+        "Standard load balancers are secure by default: attach an NSG to the backend's subnet "
+        "or NIC with an inbound rule that allows the client (the Internet tag or its public "
+        "IP) to the backend port.",
+    ),
+    "LB_PROBE_NOT_LISTENING": CodeSpec(
+        2,
+        _F,
+        "The backend's guest does not listen on the health probe port, so it is marked down",
+        "Start the service the probe checks, or bind it to the NIC's address or 0.0.0.0 on the "
+        "probe port (or point the probe at a port the service answers on).",
+    ),
+    "LB_PROBE_GUEST_FIREWALL_DENY": CodeSpec(
+        2,
+        _F,
+        "The backend's guest firewall drops the health probe, so it is marked down",
+        "Allow the probe port from 168.63.129.16 in the guest firewall.",
+    ),
+    "LB_HEALTH_UNKNOWN": CodeSpec(
+        2,
+        _U,
+        "Whether the load balancer's backends pass their health probe cannot be told",
+        "Give the missing NSG data or the backends' guest evidence (vnetdoctor probe).",
+    ),
+    "LB_NAT_BACKEND_UNKNOWN": CodeSpec(
+        2,
+        _U,
+        "The backend an inbound NAT rule sends this port to is not in the snapshot",
+        "Add the NIC, or the pool's port mappings (az network lb inbound-nat-rule "
+        "show-backend-port-mapping), to the snapshot.",
+    ),
     "FIREWALL_DENY": CodeSpec(
         2,
         _F,
