@@ -31,6 +31,7 @@ and fast enough for tens of thousands of routes (``notes/dependencies.md`` §3).
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
@@ -578,6 +579,40 @@ def effective_routes(
     table or on the routes it affects.
     """
     return _Builder(snapshot, nic, profile, service_tags, ip_configuration).build()
+
+
+TableKey = tuple[ResourceId | None, ...]
+_SHARED: weakref.WeakKeyDictionary[
+    Snapshot, dict[tuple[str, int], tuple[object, dict[TableKey, EffectiveRouteTable]]]
+] = weakref.WeakKeyDictionary()
+
+
+def table_key(nic: NetworkInterface, ipc: IpConfiguration | None) -> TableKey:
+    """What an effective route table depends on besides the snapshot: the subnet.
+
+    ``_Builder.build`` reads the NIC only for its id and, when the NIC has no subnet or spans
+    several subnets, for the name in a problem or note; those NICs get a table of their own.
+    """
+    chosen = ipc or nic.primary_ip_configuration
+    if chosen is not None and chosen.subnet is not None and all(
+        c.subnet == chosen.subnet for c in nic.ip_configurations
+    ):
+        return (chosen.subnet,)
+    return (nic.id, None if ipc is None else ipc.id)
+
+
+def shared_tables(
+    snapshot: Snapshot, profile: RouteProfile, service_tags: ServiceTagLookup | None = None
+) -> dict[TableKey, EffectiveRouteTable]:
+    """The route tables built so far for ``snapshot`` (immutable), shared by every trace on it:
+    a table is built once per subnet, not once per diagnosis."""
+    per_snapshot = _SHARED.setdefault(snapshot, {})
+    key = (profile.name, id(service_tags))
+    found = per_snapshot.get(key)
+    if found is None or found[0] is not service_tags:  # an id reused by new tags: start over
+        found = (service_tags, {})
+        per_snapshot[key] = found
+    return found[1]
 
 
 def next_hop(
