@@ -645,7 +645,19 @@ class Tracer:
             ("frontend", f"{fe.name} {dst_ip} ({kind_text}, {lb.sku or 'SKU unknown'})")
         ]
 
+        mark_from: int | None = None  # set when a Basic frontend is reached over global peering
+
         def done(outcome: Outcome, delivered: NetworkInterface | None = None) -> Trace:
+            if mark_from is not None:  # the load balancer's hop is where the packet is lost
+                for i in range(mark_from, len(b.hops)):
+                    if b.hops[i].kind == "load-balancer":
+                        b.hops[i] = msgspec.structs.replace(
+                            b.hops[i],
+                            status="fail",
+                            detail=b.hops[i].detail + "; a Basic frontend is unreachable over "
+                            "global VNet peering",
+                        )
+                        break
             return self._done(b, outcome, appliances, delivered_to=delivered, egress=egress)
 
         if protocol not in (Protocol.TCP, Protocol.UDP):
@@ -672,11 +684,12 @@ class Tracer:
             and hop.route is not None
             and hop.route.next_hop_type is EffectiveNextHopType.VNET_GLOBAL_PEERING
         ):
+            mark_from = len(b.hops)
             b.issue(
                 code="LB_GLOBAL_PEERING_BASIC",
                 message=f"{where} belongs to a Basic load balancer, whose frontends cannot "
-                "be reached over global VNet peering (section 3.7 step 2); use a Standard "
-                "load balancer",
+                f"be reached over global VNet peering ({hop.route.describe()} from "
+                f"{source.name}; section 3.7 step 2); use a Standard load balancer",
                 resource=str(lb.id),
                 pointer="/sku/name",
             )
