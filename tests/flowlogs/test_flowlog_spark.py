@@ -97,3 +97,23 @@ def test_cache_is_shared_between_engines(tmp_path: Path, fixtures: Path, spark: 
             cached = scan(samples, engine=engine, cache=cache)
             assert cached.summary.files_cached == 4
             _same(fresh, cached, "files_cached")
+
+
+@pytest.mark.fixtures
+def test_compressed_files_identical(tmp_path: Path, fixtures: Path, spark: Any) -> None:
+    import gzip
+
+    packed = []
+    for name in sorted(SAMPLES):
+        target = tmp_path / (name.replace("/", "__") + ".gz")
+        target.write_bytes(gzip.compress((fixtures / "flowlogs" / name).read_bytes()))
+        packed.append(target)
+    cut = tmp_path / "cut" / "PT1H.json.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(packed[0].read_bytes()[:-20])
+    duck = scan([tmp_path])
+    result = scan([tmp_path], engine=spark)
+    _same(duck, result)
+    assert duck.summary.tuples == sum(SAMPLES.values())
+    assert [(w.file, w.kind.value) for w in result.warnings] == [
+        (w.file, w.kind.value) for w in duck.warnings] == [(str(cut), "truncated")]

@@ -3,7 +3,9 @@
 DuckDB reads the JSON itself (``read_json`` with explicit columns: no schema sampling, and any
 file shape that does not fit is an error rather than a silently different schema), in parallel
 over files, and spills to disk when memory runs short. ``maximum_object_size`` is set from the
-largest file: real ``PT1H.json`` blobs exceed DuckDB's 16 MB default.
+largest file (the JSON inside, for a gzip file): real ``PT1H.json`` blobs exceed DuckDB's 16 MB
+default. Gzip-compressed files (``.gz``) are decompressed by DuckDB itself (its ``compression``
+option detects them by the name).
 
 When a file cannot be parsed (a broken blob the cheap checks in
 :mod:`~vnetdoctor.flowlogs.discovery` did not catch), DuckDB fails the whole statement. The engine
@@ -94,7 +96,7 @@ class DuckDBEngine:
             if not chosen:
                 continue
             listed = "[" + ", ".join(d.lit(f.path) for f in chosen) + "]"
-            biggest = max(f.size for f in chosen)
+            biggest = max(f.data_size for f in chosen)
             size = max(_MIN_OBJECT, biggest + (1 << 20))
             cols = ", ".join(d.q(n) for n in names)
             selects.append(
