@@ -1082,8 +1082,15 @@ class Tracer:
         the probe port, from 168.63.129.16."""
         assert probe.port is not None
         assert m.nic is not None
-        check = listener_check(evidence, m.ip, probe.port, Protocol.TCP)
-        if check.status in (
+        gaps: list[str] = []
+        if evidence.listeners is None:  # the evidence says nothing about sockets
+            gaps.append(f"whether it listens on {probe.port} (no socket list)")
+            check = None
+        else:
+            check = listener_check(evidence, m.ip, probe.port, Protocol.TCP)
+        if check is None:
+            pass
+        elif check.status in (
             ListenerStatus.NOT_LISTENING,
             ListenerStatus.LOOPBACK_ONLY,
             ListenerStatus.OTHER_ADDRESS,
@@ -1107,7 +1114,7 @@ class Tracer:
                     resource=check.resource or str(m.nic.id),
                 ),
             )
-        if check.status is ListenerStatus.UNKNOWN:
+        elif check.status is ListenerStatus.UNKNOWN:
             why = "; ".join(check.reasons) or "the listener evidence is inconclusive"
             return (
                 "unknown",
@@ -1118,6 +1125,28 @@ class Tracer:
                     status="unknown",
                     detail=f"{network_ok}; whether the guest listens on {probe.port}: {why}",
                     resource=check.resource or str(m.nic.id),
+                ),
+                None,
+            )
+        resource = (check.resource if check is not None else None) or str(m.nic.id)
+        has_firewall = (
+            evidence.iptables is not None
+            or evidence.nftables is not None
+            or evidence.windows_firewall is not None
+        )
+        if not has_firewall:
+            gaps.append("whether its firewall admits 168.63.129.16 (no firewall rules)")
+            listening = "" if check is None else f"; the guest listens on {probe.port}"
+            what = " and ".join(gaps)
+            return (
+                "up",
+                Hop(
+                    kind="lb-backend",
+                    name=label,
+                    decision="healthy",
+                    detail=f"{network_ok}{listening}; the guest evidence does not show {what}, "
+                    "so that part rests on the network-only rule (L3)",
+                    resource=resource,
                 ),
                 None,
             )
@@ -1161,15 +1190,21 @@ class Tracer:
                 ),
                 None,
             )
+        listening = (
+            f"the guest listens on {probe.port}"
+            if check is not None
+            else f"whether the guest listens on {probe.port} is not shown (no socket list; "
+            "network-only rule, L3)"
+        )
         return (
             "up",
             Hop(
                 kind="lb-backend",
                 name=label,
                 decision="healthy",
-                detail=f"{network_ok}; the guest listens on {probe.port} and its firewall "
-                "admits 168.63.129.16 (guest evidence, L3)",
-                resource=check.resource or str(m.nic.id),
+                detail=f"{network_ok}; {listening}, and its firewall admits 168.63.129.16 "
+                "(guest evidence, L3)",
+                resource=resource,
             ),
             None,
         )
