@@ -133,3 +133,35 @@ def test_matrix_heat_map_renders(browser: Any, tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "matrix.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "port", "node", "failing_kind"),
+    [
+        ("vm-fwclient-01", "vm-svc-01", 22, "node-firewall", "firewall"),  # pair 36
+        ("vm-jump-01", "20.23.62.20", 443, "node-lb", "nsg-inbound"),  # pair 46
+    ],
+)
+def test_firewall_and_load_balancer_nodes_render(
+    browser: Any, tmp_path: Path, src: str, dst: str, port: int, node: str, failing_kind: str
+) -> None:
+    sample = load_sample("contoso")
+    result = diagnose(sample, src, dst, port)
+    path = tmp_path / "report.html"
+    page, requests, errors = _open(browser, render_html(result, sample), path)
+    try:
+        page.wait_for_selector(f"svg g.hop.{node}")
+        special = page.locator(f"svg g.hop.{node}")
+        assert special.count() == 1
+        box = special.first.bounding_box()
+        assert box is not None
+        assert box["height"] > 64  # taller than a plain hop: its facts are drawn
+        facts = special.first.locator("text.fact")
+        assert facts.count() >= 3
+        failing = page.locator("#failing-hop")
+        assert failing.get_attribute("data-kind") == failing_kind
+        assert failing.locator("g.fail-mark").count() == 1
+        assert requests == [path.as_uri()]
+        assert errors == []
+    finally:
+        page.close()

@@ -154,3 +154,89 @@ def test_matrix_heat_map_escapes_and_lists_cells(sample: Snapshot) -> None:
     n = len(m.vms)
     assert len(cells) == n * (n - 1)
     assert "script" not in {t for t, _ in parsed.tags}
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Firewall and load balancer hops: their own node kinds, their facts, all escaped
+# ---------------------------------------------------------------------------------------------
+def _hop_groups(page: str) -> list[dict[str, str | None]]:
+    return [a for t, a in _parse(page).tags if t == "g" and "hop" in (a.get("class") or "")]
+
+
+def test_firewall_hop_is_drawn_with_collection_and_rule(sample: Snapshot) -> None:
+    result = diagnose(sample, "vm-fwclient-01", "vm-svc-01", 22)  # pair 36: FIREWALL_DENY
+    page = render_html(result)
+    groups = _hop_groups(page)
+    firewall = [a for a in groups if "node-firewall" in (a.get("class") or "")]
+    assert len(firewall) == 1
+    assert firewall[0]["data-kind"] == "firewall"
+    assert "failing" in (firewall[0].get("class") or "")
+    assert firewall[0].get("id") == "failing-hop"
+    text = "".join(_parse(page).text)
+    assert "collection: deny-admin-ports" in text
+    hop = next(h for h in result.path if h.kind == "firewall")
+    facts = dict(hop.facts)
+    assert facts["firewall"].startswith("azfw-hub")
+    assert facts["rule"] == "deny-ssh-rdp-east-west"
+    assert f"rule: {facts['rule']}"[:29] in text
+    assert "icon-firewall" in page
+
+
+def test_load_balancer_hop_is_drawn_with_frontend_rule_backends_and_health(
+    sample: Snapshot,
+) -> None:
+    result = diagnose(sample, "vm-jump-01", "20.23.62.20", 443)  # pair 46: closed by L1
+    page = render_html(result)
+    groups = _hop_groups(page)
+    lb = [a for a in groups if "node-lb" in (a.get("class") or "")]
+    assert len(lb) == 1
+    assert lb[0]["data-kind"] == "load-balancer"
+    facts = [a.get("data-fact") for t, a in _parse(page).tags if t == "text" and a.get("data-fact")]
+    assert facts == ["frontend", "rule", "backends", "health"]
+    text = "".join(_parse(page).text)
+    assert "frontend: fe-svc-public" in text
+    assert "backends: nic-vm-svc-01 up" in text
+    # the failing hop is the backend's missing NSG (L1), marked, and the first failure
+    failing = [a for a in groups if "failing" in (a.get("class") or "")]
+    assert failing[0].get("id") == "failing-hop"
+    assert failing[0]["data-kind"] == "nsg-inbound"
+    assert "node-lb" not in (failing[0].get("class") or "")
+    assert "icon-lb" in page
+
+
+def test_nat_and_firewall_facts_are_escaped(sample: Snapshot) -> None:
+    nat = diagnose(sample, "vm-jump-01", "20.23.62.10", 50001)  # pair 48: inbound NAT
+    fw = diagnose(sample, "vm-fwclient-01", "vm-svc-01", 22)
+    hops = []
+    for h in (*nat.path, *fw.path):
+        hops.append(
+            msgspec.structs.replace(
+                h, facts=tuple((k, f"{PAYLOAD}\"'&") for k, _ in h.facts), name=PAYLOAD
+            )
+            if h.facts
+            else h
+        )
+    kinds = {h.kind for h in hops if h.facts}
+    assert kinds == {"firewall", "load-balancer"}
+    hostile = msgspec.structs.replace(nat, path=tuple(hops))
+    page = render_html(hostile, snapshot=sample)
+    parsed = _parse(page)
+    assert {t for t, _ in parsed.tags}.isdisjoint({"img", "script"})
+    assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
+    assert PAYLOAD not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    text = "".join(parsed.text)
+    # the hops table carries every fact in full; the diagram carries them clipped
+    assert text.count(f"{PAYLOAD}\"'&") >= 2 * len([h for h in hops if h.facts])
+    svg = path_svg(hops)
+    assert PAYLOAD not in svg
+    ET.fromstring(svg)  # well-formed: nothing broke out of an attribute or element
+
+
+def test_hop_json_carries_facts_only_where_drawn(sample: Snapshot) -> None:
+    result = diagnose(sample, "vm-jump-01", "20.23.62.10", 50001)
+    path = result.to_json()["path"]
+    with_facts = [h for h in path if "facts" in h]
+    assert [h["kind"] for h in with_facts] == ["load-balancer"]
+    assert with_facts[0]["facts"]["NAT rule"].startswith("nat-ssh-vm-web-01")
+    assert with_facts[0]["facts"]["backend"].startswith("nic-vm-web-01")

@@ -1618,6 +1618,15 @@ class Tracer:
             resource=str(decision.resource),
             pointer=decision.pointer,
             status={Verdict.ALLOW: "pass", Verdict.DENY: "fail"}.get(decision.access, "unknown"),
+            facts=(
+                ("firewall", f"{firewall.name} {fw_ip}"),
+                ("collection", decision.collection or "(none)"),
+                (
+                    "rule",
+                    decision.rule if decision.rule is not None else "no rule matches: default deny",
+                ),
+                ("phase", decision.phase),
+            ),
         )
         flow = f"{protocol.value} {src_ip} -> {dst_ip}:{_port_text(port)}"
         if decision.access is Verdict.DENY and decision.rule is not None:

@@ -84,18 +84,70 @@ def _failing_index(hops: Sequence[Any]) -> int | None:
     return None
 
 
+# Hops drawn as their own node kinds, with their labelled facts (Hop.facts) as extra lines:
+# an Azure Firewall (name, deciding collection and rule) and a load balancer (frontend, rule or
+# NAT rule, backends and health). Each kind keeps a distinct shape so that the path reads at a
+# glance; ``_NODE`` maps a hop kind to (CSS class, accent colour, fact keys in drawing order).
+_NODE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "firewall": ("node-firewall", "#bc4c00", ("firewall", "collection", "rule")),
+    "load-balancer": (
+        "node-lb",
+        "#0969da",
+        ("frontend", "rule", "NAT rule", "backend", "backends", "health"),
+    ),
+}
+_FACT_LINE = 14
+
+
+def _facts(hop: Any) -> list[tuple[str, str]]:
+    facts = dict(getattr(hop, "facts", ()) or ())
+    node = _NODE.get(str(hop.kind))
+    if node is None:
+        return []
+    return [(k, str(facts[k])) for k in node[2] if k in facts]
+
+
+def _node_height(hop: Any) -> int:
+    return _HOP_H + _FACT_LINE * len(_facts(hop))
+
+
+def _icon(kind: str, x: float, y: float) -> str:
+    """A small glyph in the top right corner: bricks for a firewall, a fan-out for a load
+    balancer (drawn with lines, no font or image needed)."""
+    if kind == "firewall":
+        return (
+            f'<g class="icon icon-firewall" stroke="#bc4c00" stroke-width="1.2" fill="none">'
+            f'<rect x="{x}" y="{y}" width="18" height="12"/>'
+            f'<path d="M{x},{y + 6} H{x + 18} M{x + 9},{y} V{y + 6} M{x + 5},{y + 6} V{y + 12} '
+            f'M{x + 13},{y + 6} V{y + 12}"/></g>'
+        )
+    return (
+        f'<g class="icon icon-lb" stroke="#0969da" stroke-width="1.2" fill="#0969da">'
+        f'<circle cx="{x + 3}" cy="{y + 6}" r="2.5"/>'
+        f'<path fill="none" d="M{x + 5},{y + 6} L{x + 17},{y} M{x + 5},{y + 6} L{x + 17},{y + 6} '
+        f'M{x + 5},{y + 6} L{x + 17},{y + 12}"/></g>'
+    )
+
+
 def path_svg(hops: Sequence[Any]) -> str:
     """The path as an inline SVG: one box per hop, left to right in rows, arrows between them.
 
     Each hop is a ``<g class="hop status-...">`` with ``data-kind``/``data-status``; every failing
     hop also has the class ``failing`` and a red cross, and the first one ``id="failing-hop"``.
+    An Azure Firewall hop (``node-firewall``: the firewall, the deciding rule collection and
+    rule) and a load balancer hop (``node-lb``: frontend, rule or NAT rule, backends, health) are
+    drawn as their own node kinds, taller, with a glyph and a coloured bar, their facts on extra
+    lines; every string is escaped.
     """
     if not hops:
         return '<p class="no-path">No path was traced (see the findings).</p>'
     first_fail = _failing_index(hops)
     rows = (len(hops) + _PER_ROW - 1) // _PER_ROW
+    heights = [_node_height(h) for h in hops]
+    row_h = [max(heights[r * _PER_ROW : (r + 1) * _PER_ROW]) for r in range(rows)]
+    row_y = [_PAD + sum(row_h[:r]) + r * _ROW_GAP for r in range(rows)]
     width = _PAD * 2 + _PER_ROW * _HOP_W + (_PER_ROW - 1) * _GAP_X
-    height = _PAD * 2 + rows * _HOP_H + (rows - 1) * _ROW_GAP
+    height = _PAD * 2 + sum(row_h) + (rows - 1) * _ROW_GAP
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="path" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -107,23 +159,27 @@ def path_svg(hops: Sequence[Any]) -> str:
     positions = []
     for i in range(len(hops)):
         row, col = divmod(i, _PER_ROW)
-        positions.append((_PAD + col * (_HOP_W + _GAP_X), _PAD + row * (_HOP_H + _ROW_GAP)))
+        positions.append((_PAD + col * (_HOP_W + _GAP_X), row_y[row]))
     for i in range(1, len(hops)):
         (x0, y0), (x1, y1) = positions[i - 1], positions[i]
         line: tuple[float, float, float, float]
         if y0 == y1:
             line = (x0 + _HOP_W, y0 + _HOP_H / 2, x1, y1 + _HOP_H / 2)
         else:  # wrap to the next row: from the bottom of the last box to the top of the first
-            line = (x0 + _HOP_W / 2, y0 + _HOP_H, x1 + _HOP_W / 2, y1)
+            line = (x0 + _HOP_W / 2, y0 + heights[i - 1], x1 + _HOP_W / 2, y1)
         out.append(
             f'<line class="edge" x1="{line[0]:g}" y1="{line[1]:g}" x2="{line[2]:g}" '
             f'y2="{line[3]:g}" stroke="#57606a" stroke-width="1.5" marker-end="url(#arrow)"/>'
         )
     for i, hop in enumerate(hops):
         x, y = positions[i]
+        h = heights[i]
         status = str(hop.status)
         failing = status == "fail"
+        node = _NODE.get(str(hop.kind))
         classes = f"hop status-{_e(status)}" + (" failing" if failing else "")
+        if node is not None:
+            classes += f" node {node[0]}"
         ident = ' id="failing-hop"' if i == first_fail else ""
         stroke_w = 3 if failing else 1.2
         tooltip = f"{hop.kind}: {hop.name} \u2014 {hop.decision}\n{hop.detail}"
@@ -132,9 +188,17 @@ def path_svg(hops: Sequence[Any]) -> str:
         out.append(
             f'<g class="{classes}"{ident} data-index="{i}" data-kind="{_e(hop.kind)}" '
             f'data-status="{_e(status)}"><title>{_e(tooltip)}</title>'
-            f'<rect x="{x}" y="{y}" width="{_HOP_W}" height="{_HOP_H}" rx="6" '
+            f'<rect x="{x}" y="{y}" width="{_HOP_W}" height="{h}" rx="{2 if node else 6}" '
             f'fill="{_FILL.get(status, "#f6f8fa")}" stroke="{_STROKE.get(status, "#57606a")}" '
             f'stroke-width="{stroke_w}"/>'
+        )
+        if node is not None:
+            accent = node[1]
+            out.append(
+                f'<rect class="accent" x="{x}" y="{y}" width="5" height="{h}" fill="{accent}"/>'
+            )
+            out.append(_icon(str(hop.kind), x + _HOP_W - (44 if failing else 24), y + 6))
+        out.append(
             f'<text x="{x + 8}" y="{y + 16}" font-size="10" fill="#57606a">'
             f"{_e(_clip(str(hop.kind), 26))}</text>"
             f'<text x="{x + 8}" y="{y + 34}" font-size="12" font-weight="600">'
@@ -143,6 +207,12 @@ def path_svg(hops: Sequence[Any]) -> str:
             f'fill="{_STROKE.get(status, "#1b1f24")}">'
             f"{_e(_clip(str(hop.decision), 26))}</text>"
         )
+        for n, (key, value) in enumerate(_facts(hop)):
+            out.append(
+                f'<text class="fact" data-fact="{_e(key)}" x="{x + 8}" '
+                f'y="{y + 52 + _FACT_LINE * (n + 1)}" font-size="10" fill="#1b1f24">'
+                f"{_e(_clip(f'{key}: {value}', 30))}</text>"
+            )
         if failing:
             cx, cy = x + _HOP_W - 14, y + 14
             out.append(
@@ -262,6 +332,11 @@ def render_html(diagnosis: Diagnosis, snapshot: Snapshot | None = None) -> str:
         detail = _e(hop.detail)
         if described:
             detail += f'<div class="description">Rule description: {_e(described)}</div>'
+        facts = getattr(hop, "facts", ()) or ()
+        if facts:
+            detail += (
+                '<div class="facts">' + "; ".join(f"{_e(k)}: {_e(v)}" for k, v in facts) + "</div>"
+            )
         body.append(
             f'<tr class="status-{_e(hop.status)}"><td>{i}</td><td>{_e(hop.kind)}</td>'
             f"<td>{_e(hop.name)}</td><td>{_e(hop.decision)}</td><td>{detail}</td>"
