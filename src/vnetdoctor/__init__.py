@@ -18,6 +18,9 @@ if TYPE_CHECKING:
         diagnose,
         load_guest,
     )
+    from vnetdoctor.engine.matrix import (
+        Matrix,
+    )
     from vnetdoctor.engine.nsg import (
         effective_security_rules,
         ip_flow_verify,
@@ -60,6 +63,9 @@ if TYPE_CHECKING:
         Finding,
         Status,
     )
+    from vnetdoctor.runbook.matrix import (
+        build_matrix,
+    )
     from vnetdoctor.runbook.runner import (
         Diagnosis,
         Verdict,
@@ -87,6 +93,7 @@ _EXPORTS: dict[str, str] = {
     "Inventory": "vnetdoctor.inventory",
     "InventoryNic": "vnetdoctor.inventory",
     "InventoryVm": "vnetdoctor.inventory",
+    "Matrix": "vnetdoctor.engine.matrix",
     "PortRange": "vnetdoctor.model",
     "Protocol": "vnetdoctor.model",
     "ResourceId": "vnetdoctor.model",
@@ -97,6 +104,7 @@ _EXPORTS: dict[str, str] = {
     "UsageError": "vnetdoctor.errors",
     "Verdict": "vnetdoctor.runbook.runner",
     "VnetDoctorError": "vnetdoctor.errors",
+    "build_matrix": "vnetdoctor.runbook.matrix",
     "diagnose": "vnetdoctor.api",
     "effective_routes": "vnetdoctor.engine.routes",
     "effective_security_rules": "vnetdoctor.engine.nsg",
@@ -127,6 +135,7 @@ __all__ = [
     "Inventory",
     "InventoryNic",
     "InventoryVm",
+    "Matrix",
     "PortRange",
     "Protocol",
     "ResourceId",
@@ -138,6 +147,7 @@ __all__ = [
     "Verdict",
     "VnetDoctorError",
     "__version__",
+    "build_matrix",
     "diagnose",
     "effective_routes",
     "effective_security_rules",

@@ -1,4 +1,4 @@
-"""The reachability matrix: grouped cells agree with per-pair ``diagnose``."""
+"""The reachability matrix: grouped and composed cells agree with per-pair ``diagnose``."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from click.testing import CliRunner
 
 from vnetdoctor.api import diagnose
 from vnetdoctor.cli import cli
-from vnetdoctor.engine.matrix import Matrix, build_matrix, signature
-from vnetdoctor.ingest.loader import snapshot_from_json
+from vnetdoctor.engine.matrix import Matrix, signature
+from vnetdoctor.engine.matrix import build_matrix as group_matrix
+from vnetdoctor.ingest.loader import load_snapshot, snapshot_from_json
 from vnetdoctor.model.snapshot import Snapshot
-from vnetdoctor.samples import load_sample
+from vnetdoctor.runbook.matrix import build_matrix
+from vnetdoctor.samples import load_sample, sample_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from synthetic import generate_estate  # type: ignore[import-not-found, unused-ignore]
@@ -47,26 +49,66 @@ def sample() -> Snapshot:
     return load_sample("contoso")
 
 
-@pytest.mark.parametrize("port", [5432, 443, 22])
+@pytest.mark.parametrize("port", [5432, 443, 22, 445])
 def test_sample_every_pair_agrees(sample: Snapshot, port: int) -> None:
-    m = build_matrix(sample, diagnose, port)
+    m = build_matrix(sample, port)
     pairs = [(a, b) for a in m.vms for b in m.vms if a != b]
     assert _agree(sample, m, pairs, port) == len(pairs)
     assert sum(m.counts().values()) == len(pairs)
     assert len(m.groups) < len(m.vms)  # the grouping saves work even on the sample
 
 
+def test_sample_by_group_pairs_agrees(sample: Snapshot) -> None:
+    """The plain way (one diagnosis per group pair, on demand) gives the same cells."""
+    m = group_matrix(sample, diagnose, 5432, compute=False)
+    pairs = [(a, b) for a in m.vms for b in m.vms if a != b]
+    assert _agree(sample, m, pairs, 5432) == len(pairs)
+
+
+@pytest.fixture(scope="module")
+def sample_without_firewalls(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """The sample with its Azure Firewall removed: the estate keeps its duplicate IPs, missing
+    NIC, load balancers, admin rules, appliances and broken peerings, and the matrix now shares
+    diagnoses between groups (with a firewall in the estate it does not)."""
+    root = tmp_path_factory.mktemp("no-firewall")
+    for path in sample_path().rglob("*"):
+        if path.is_file():
+            target = root / path.relative_to(sample_path())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    firewall = root / "firewall.json"
+    body = json.loads(firewall.read_text(encoding="utf-8"))
+    kept = [r for r in body if r["type"].casefold() != "microsoft.network/azurefirewalls"]
+    assert len(kept) < len(body)
+    firewall.write_text(json.dumps(kept), encoding="utf-8")
+    snapshot = load_snapshot([root])
+    assert not snapshot.azure_firewalls
+    return snapshot
+
+
+@pytest.mark.parametrize("port", [5432, 443, 3389, 445])
+def test_composed_cells_agree_where_classes_are_shared(
+    sample_without_firewalls: Snapshot, port: int
+) -> None:
+    snapshot = sample_without_firewalls
+    m = build_matrix(snapshot, port)
+    pairs = [(a, b) for a in m.vms for b in m.vms if a != b]
+    assert _agree(snapshot, m, pairs, port) == len(pairs)
+    assert m.diagnosed < len(m.groups) ** 2  # parts were shared between cells
+
+
 def test_synthetic_estate_random_pairs_agree() -> None:
-    """>= 1,000 random pairs of the 10,000-VM synthetic estate: each grouped cell (diagnosed on
-    the groups' representatives, usually other VMs) equals the pair's own diagnosis."""
+    """The whole 10,000-VM one-port matrix, composed; >= 1,000 random VM pairs each equal the
+    pair's own diagnosis (half of them from multi-member groups, so that the diagnosed
+    representatives are other VMs)."""
     snapshot = snapshot_from_json(generate_estate(N_SYNTHETIC, seed=0))
-    m = build_matrix(snapshot, diagnose, 443, compute=False)
+    m = build_matrix(snapshot, 443)
     assert len(m.vms) == N_SYNTHETIC
-    assert len(m.groups) < N_SYNTHETIC
+    assert sum(m.counts().values()) == N_SYNTHETIC * (N_SYNTHETIC - 1)
+    assert m.diagnosed < len(m.groups) ** 2 // 100
     rng = random.Random(20261126)
     names = list(m.vms)
     pairs: list[tuple[str, str]] = []
-    # Half the sample from multi-member groups, so that representatives differ from the pair.
     big = [g for g in m.groups if len(g.members) >= 3]
     while len(pairs) < N_PAIRS:
         if len(pairs) % 2:
@@ -77,11 +119,28 @@ def test_synthetic_estate_random_pairs_agree() -> None:
         if a != b:
             pairs.append((a, b))
     assert _agree(snapshot, m, pairs, 443) == N_PAIRS
-    assert m.diagnosed <= N_PAIRS
+
+
+def test_text_output_of_a_large_matrix_lists_answers_not_pairs() -> None:
+    """Beyond 10,000 VM pairs, text output gives each distinct answer and how many pairs get it."""
+    snapshot = snapshot_from_json(generate_estate(300, seed=1))
+    m = build_matrix(snapshot, 443)
+    buf = io.StringIO()
+    from vnetdoctor.commands.matrix import _text
+    from vnetdoctor.report.output import safe
+
+    _text(m, buf, safe)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("300 VMs in ")
+    assert "distinct answers" in lines[1]
+    listed = [int(line.split(" VM pairs")[0].replace(",", "")) for line in lines[2:-1]]
+    assert listed == sorted(listed, reverse=True)
+    if len(m.answers()[0]) <= 40:
+        assert sum(listed) == 300 * 299
 
 
 def test_diagonal_and_single_member_groups(sample: Snapshot) -> None:
-    m = build_matrix(sample, diagnose, 5432, vms="vm-db-0[12]")
+    m = build_matrix(sample, 5432, vms="vm-db-0[12]")
     assert m.vms == ("vm-db-01", "vm-db-02")
     assert m.cell("vm-db-01", "vm-db-01") is None
     for g in m.groups:
@@ -90,7 +149,7 @@ def test_diagonal_and_single_member_groups(sample: Snapshot) -> None:
 
 
 def test_glob_scopes_and_is_case_insensitive(sample: Snapshot) -> None:
-    m = build_matrix(sample, diagnose, 5432, vms="VM-WEB-*")
+    m = build_matrix(sample, 5432, vms="VM-WEB-*")
     assert m.vms == ("vm-web-01", "vm-web-02")
 
 
@@ -103,12 +162,20 @@ def test_cli_outputs(tmp_path: Path) -> None:
     code, out = _run(["matrix", "--sample", "--port", "5432", "--vms", "vm-*-01", "-o", "json"])
     assert code == 0
     data = json.loads(out)
-    assert data["schema"] == "vnetdoctor.matrix/1"
+    assert data["schema"] == "vnetdoctor.matrix/2"
     n = data["vms"]
     assert sum(data["counts"].values()) == n * (n - 1)
     members = [m for g in data["groups"] for m in g["members"]]
     assert sorted(members) == sorted(set(members))
     assert len(members) == n
+    # table[source group][destination group] indexes the distinct answers
+    groups = {m: g["group"] for g in data["groups"] for m in g["members"]}
+    table, cells = data["table"], data["cells"]
+    assert len(table) == len(data["groups"])
+    assert all(len(r) == len(table) for r in table)
+    web_db = cells[table[groups["vm-web-01"]][groups["vm-db-01"]]]
+    assert web_db["verdict"] == "blocked"
+    assert any(r.startswith("NSG_DENY nsg-snet-data") for r in web_db["reasons"])
 
     code, out = _run(["matrix", "--sample", "--port", "5432", "--vms", "vm-*-01", "-o", "csv"])
     rows = list(csv.DictReader(io.StringIO(out)))

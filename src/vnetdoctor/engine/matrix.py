@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from vnetdoctor.engine.equivalence import LayeredKeys, local_state
 from vnetdoctor.model.compute import VirtualMachine
 from vnetdoctor.model.net import Protocol
 from vnetdoctor.model.security import SecurityRule
@@ -34,7 +35,7 @@ from vnetdoctor.model.snapshot import Snapshot
 
 __all__ = ["Cell", "Group", "Matrix", "build_matrix", "signature", "vm_context"]
 
-SCHEMA = "vnetdoctor.matrix/1"
+SCHEMA = "vnetdoctor.matrix/2"
 
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -208,27 +209,54 @@ def _norm(resource: str | None, ends: list[tuple[str, str]]) -> str:
     return folded
 
 
-def signature(diagnosis: Any, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine) -> Cell:
-    """The part of a diagnosis that does not depend on which members of two groups were asked."""
+Item = tuple[str, int, str, str, str]  # code, step, status, resource, pointer
+
+
+def endpoint_ends(
+    snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine
+) -> list[tuple[str, str]]:
+    """The two ends' own resource ids, longest first, with the label that replaces them."""
     ends = [(i, "<source>") for i in _endpoint_ids(snapshot, src)]
     ends += [(i, "<destination>") for i in _endpoint_ids(snapshot, dst)]
     ends.sort(key=lambda e: -len(e[0]))
-    items = []
+    return ends
+
+
+def item_of(finding: Any, ends: list[tuple[str, str]]) -> Item:
+    """A non-passing finding as a signature item, the ends' ids replaced."""
+    return (
+        finding.code,
+        finding.step,
+        str(finding.status),
+        _norm(finding.resource, ends),
+        finding.pointer or "",
+    )
+
+
+def make_cell(verdict: str, statuses: tuple[tuple[int, str], ...], items: tuple[Item, ...]) -> Cell:
+    """A cell from its step statuses and items: the reasons are the failing items, then the
+    unknown ones, each once."""
     reasons = []
-    for step in diagnosis.steps:
-        for f in step.findings:
-            status = str(f.status)
-            if status == "pass":
-                continue
-            resource = _norm(f.resource, ends)
-            items.append((f.code, f.step, status, resource, f.pointer or ""))
-            if status in ("fail", "unknown"):
-                name = resource.rsplit("/", 1)[-1] if "/" in resource else resource
-                pointer = f" {f.pointer}" if f.pointer else ""
-                reasons.append((0 if status == "fail" else 1, f"{f.code} {name}{pointer}".strip()))
+    for code, _step, status, resource, pointer in items:
+        if status in ("fail", "unknown"):
+            name = resource.rsplit("/", 1)[-1] if "/" in resource else resource
+            where = f" {pointer}" if pointer else ""
+            reasons.append((0 if status == "fail" else 1, f"{code} {name}{where}".strip()))
     ordered = tuple(dict.fromkeys(r for _, r in sorted(reasons, key=lambda r: r[0])))
+    return Cell(verdict, ordered, (statuses, items))
+
+
+def signature(diagnosis: Any, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine) -> Cell:
+    """The part of a diagnosis that does not depend on which members of two groups were asked."""
+    ends = endpoint_ends(snapshot, src, dst)
+    items = tuple(
+        item_of(f, ends)
+        for step in diagnosis.steps
+        for f in step.findings
+        if str(f.status) != "pass"
+    )
     statuses = tuple((s.number, str(s.status)) for s in diagnosis.steps)
-    return Cell(str(diagnosis.verdict.value), ordered, (statuses, tuple(items)))
+    return make_cell(str(diagnosis.verdict.value), statuses, items)
 
 
 Diagnoser = Callable[[VirtualMachine, VirtualMachine], Cell]
@@ -255,9 +283,15 @@ class Matrix:
         self._diagnose = diagnoser
         self._cells: dict[tuple[int, int], Cell | None] = {}
         self.diagnosed = 0
+        # After :meth:`compute_all`: a cell id per ordered group pair (-1: none) and the cells.
+        self._table: Any = None
+        self._distinct: list[Cell] = []
 
     def group_cell(self, i: int, j: int) -> Cell | None:
         """The cell for any member of group ``i`` to any *other* member of group ``j``."""
+        if self._table is not None:
+            found = int(self._table[i, j])
+            return None if found < 0 else self._distinct[found]
         key = (i, j)
         if key not in self._cells:
             src = self.groups[i].members[0]
@@ -272,16 +306,37 @@ class Matrix:
             self.diagnosed += 1
         return self._cells[key]
 
+    def vm(self, name: str) -> VirtualMachine:
+        return self._vm[name]
+
     def cell(self, source: str, destination: str) -> Cell | None:
         """``None`` on the diagonal (a VM and itself)."""
         if source == destination:
             return None
         return self.group_cell(self.group_of[source], self.group_of[destination])
 
+    def pair(self, i: int, j: int) -> tuple[VirtualMachine, VirtualMachine] | None:
+        """The VMs a cell of groups ``i`` and ``j`` is diagnosed on (two members on the
+        diagonal; ``None`` for a one-member group's diagonal)."""
+        src = self.groups[i].members[0]
+        if i != j:
+            return self._vm[src], self._vm[self.groups[j].members[0]]
+        if len(self.groups[i].members) < 2:
+            return None
+        return self._vm[src], self._vm[self.groups[i].members[1]]
+
     def compute_all(self) -> None:
+        """Every cell, with one diagnosis per group pair (see :func:`vnetdoctor.runbook.matrix.
+        build_matrix` for the composed, much faster way)."""
         for i in range(len(self.groups)):
             for j in range(len(self.groups)):
                 self.group_cell(i, j)
+
+    def set_table(self, table: Any, cells: list[Cell], diagnosed: int) -> None:
+        """Install computed cells: ``table[i, j]`` indexes ``cells`` (-1: no cell)."""
+        self._table = table
+        self._distinct = cells
+        self.diagnosed = diagnosed
 
     def pairs(self) -> Iterator[tuple[str, str, Cell]]:
         for a in self.vms:
@@ -292,6 +347,8 @@ class Matrix:
 
     def counts(self) -> dict[str, int]:
         """Verdict counts over VM pairs (not groups), without enumerating the pairs."""
+        if self._table is not None:
+            return self._table_counts()
         out: dict[str, int] = {}
         sizes = [len(g.members) for g in self.groups]
         for i, si in enumerate(sizes):
@@ -303,14 +360,49 @@ class Matrix:
                 out[c.verdict] = out.get(c.verdict, 0) + n
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """Compact: groups with their members, and one cell per ordered group pair."""
-        cells = []
+    def _table_counts(self) -> dict[str, int]:
+        import numpy as np
+
+        sizes = np.array([len(g.members) for g in self.groups], dtype=np.int64)
+        weights = np.outer(sizes, sizes)
+        np.fill_diagonal(weights, sizes * (sizes - 1))
+        table = self._table
+        valid = table >= 0
+        per_cell = np.bincount(table[valid], weights=weights[valid], minlength=len(self._distinct))
+        out: dict[str, int] = {}
+        for cell, n in zip(self._distinct, per_cell.tolist(), strict=True):
+            if n:
+                out[cell.verdict] = out.get(cell.verdict, 0) + int(n)
+        return out
+
+    def answers(self) -> tuple[list[Cell], list[list[int]]]:
+        """Each distinct cell once, and a table of their indexes by source group (rows) and
+        destination group (columns); -1 where there is no cell (a one-member group's diagonal)."""
+        if self._table is not None:
+            return list(self._distinct), self._table.tolist()
+        cells: list[Cell] = []
+        index: dict[Cell, int] = {}
+        table: list[list[int]] = []
         for i in range(len(self.groups)):
+            row = []
             for j in range(len(self.groups)):
                 c = self.group_cell(i, j)
-                if c is not None:
-                    cells.append({"source": i, "destination": j, **c.to_json()})
+                if c is None:
+                    row.append(-1)
+                    continue
+                k = index.get(c)
+                if k is None:
+                    k = index[c] = len(cells)
+                    cells.append(c)
+                row.append(k)
+            table.append(row)
+        return cells, table
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact, whatever the size: the groups with their members, each distinct answer
+        once (``cells``), and ``table[source group][destination group]``, an index into
+        ``cells`` (-1: no cell)."""
+        cells, table = self.answers()
         return {
             "schema": SCHEMA,
             "protocol": self.protocol,
@@ -319,7 +411,8 @@ class Matrix:
             "counts": self.counts(),
             "diagnosed": self.diagnosed,
             "groups": [{"group": g.index, "members": list(g.members)} for g in self.groups],
-            "cells": cells,
+            "cells": [{"cell": k, **c.to_json()} for k, c in enumerate(cells)],
+            "table": table,
         }
 
 
@@ -365,3 +458,18 @@ def build_matrix(
     if compute:
         matrix.compute_all()
     return matrix
+
+
+def layered_keys(
+    snapshot: Snapshot,
+    matrix: Matrix,
+    tracer: Any,
+) -> LayeredKeys:
+    """The layered keys of ``matrix``'s groups, asked with ``tracer`` (a diagnosis's engines)."""
+    from vnetdoctor.engine.endpoints import resolve_endpoint
+
+    reps = [matrix.vm(g.members[0]) for g in matrix.groups]
+    endpoints = [resolve_endpoint(snapshot, str(vm.id)) for vm in reps]
+    states = [local_state(snapshot, vm) for vm in reps]
+    proto = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
+    return LayeredKeys(snapshot, tracer, endpoints, states, proto, matrix.port)

@@ -627,6 +627,14 @@ class CompiledRules:
     def uses_asgs(self) -> bool:
         return bool(self._src_asg_all or self._dst_asg_all)
 
+    def address_bounds(self, side: str, version: int) -> Sequence[int]:
+        """Where the rules' matches change along one side's address space (``side`` is
+        ``"source"`` or ``"destination"``): two addresses in the same interval
+        (``bisect_right(bounds, address) - 1``) match the same rules on that side, so one
+        decision answers for both (the reachability matrix relies on it)."""
+        tables = self._fast_src if side == "source" else self._fast_dst
+        return tables[version][0]
+
     def _side_masks(self, tables: dict[int, _Table], asg_index: dict[ResourceId, int],
                     asg_all: int, ip: IPAddress, membership: AsgMembership) -> tuple[int, int]:
         y, m = tables[ip.version].lookup(int(ip))
@@ -955,6 +963,27 @@ class NsgEngine:
             return AsgMembership(frozenset(), complete=False)
         others = any(c.application_security_groups for _, c in holders)
         return AsgMembership(frozenset(), complete=not others)
+
+    def layers(
+        self, nic: NetworkInterface, ipc: IpConfiguration, direction: Direction
+    ) -> tuple[tuple[CompiledRules, ...], ResourceId | None, bool, tuple[object, ...]]:
+        """What :meth:`verify` evaluates for ``nic``/``ipc`` in ``direction``, packet aside: the
+        compiled NSGs of its layers (a layer without an NSG, or unknown, decides alone), the VNet
+        remote addresses' ASGs are seen from, whether any layer names ASGs, and a key equal for
+        two NICs whose evaluation is the same for the same packet."""
+        key = (nic.id, ipc.id, direction)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._plan(nic, ipc, direction)
+        compiled = tuple(s.compiled for s in plan.steps if isinstance(s, _Step))
+        # Names in layer reasons aside (they reach only messages); compiled tables are per
+        # subnet already (tags expand per subnet).
+        shape = (
+            tuple((s.layer, s.nsg.id, id(s.compiled)) if isinstance(s, _Step)
+                  else (s.layer, s.nsg_id, s.access)
+                  for s in plan.steps),
+            plan.local_asgs, plan.vnet_id, plan.udr_assumption)
+        return compiled, plan.vnet_id, plan.needs_remote, shape
 
     # -- IP flow verify -------------------------------------------------------------------------
     def verify(
