@@ -62,10 +62,18 @@ def diagnose(
     src = resolve_endpoint(snapshot, source)
     dst = resolve_endpoint(snapshot, destination)
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
-    tracer = Tracer(snapshot, engine_for(snapshot, service_tags), profile, service_tags, fqdn=fqdn)
     for name in guest or {}:
         _check_guest_name(snapshot, name)
     folded = {k.casefold(): v for k, v in (guest or {}).items()}
+    # The tracer reads guest evidence too: a load balancer backend's listener (L3).
+    tracer = Tracer(
+        snapshot,
+        engine_for(snapshot, service_tags),
+        profile,
+        service_tags,
+        fqdn=fqdn,
+        guest=folded,
+    )
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))
 

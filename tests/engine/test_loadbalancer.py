@@ -514,3 +514,19 @@ def test_backend_listening_on_the_probe_port_stays_healthy(
     hop = next(h for h in trace.hops if h.kind == "lb-backend" and h.name == "nic-vm-web-01")
     assert hop.decision == "healthy"
     assert "listens on 8443" in hop.detail
+
+
+def test_diagnose_passes_guest_evidence_to_the_probe_check(
+    sample: Snapshot, tmp_path: Path
+) -> None:
+    """Regression: ``diagnose(..., guest=...)`` used to keep the evidence from the tracer, so
+    a backend's listener never counted in its health."""
+    guest = {"VM-WEB-01": _ss(tmp_path, "web01", 22), "vm-web-02": _ss(tmp_path, "web02", 443)}
+    result = diagnose(sample, "vm-jump-01", WEB_FRONTEND, 443, guest=guest)
+    assert result.verdict.value == "blocked"
+    assert [f.code for f in result.step(2).findings] == [
+        "LB_PROBE_NOT_LISTENING",
+        "LB_PROBE_NOT_LISTENING",
+        "LB_NO_HEALTHY_BACKEND",
+    ]
+
