@@ -156,6 +156,31 @@ def test_matrix_heat_map_escapes_and_lists_cells(sample: Snapshot) -> None:
     assert "script" not in {t for t, _ in parsed.tags}
 
 
+def test_matrix_with_too_many_groups_is_drawn_by_vnet_pair(sample: Snapshot) -> None:
+    """Beyond the group limit, one square per (source VNet, destination VNet): the counts in
+    the squares' tooltips add up to every VM pair, each square coloured by its main verdict."""
+    import re
+
+    from vnetdoctor.runbook.matrix import build_matrix
+
+    m = build_matrix(sample, 5432)
+    page = render_matrix_html(m, max_vms=5, max_groups=5)
+    squares = [a for t, a in _parse(page).tags if t == "td" and a.get("data-verdict")]
+    vnets = {g.vnet for g in m.groups}
+    assert 0 < len(squares) <= len(vnets) ** 2
+    totals = dict.fromkeys(("reachable", "blocked", "inconclusive"), 0)
+    for square in squares:
+        title = square.get("title") or ""
+        head = title.split(". ")[0]
+        pattern = r"(reachable|blocked|inconclusive) ([\d,]+)"
+        found = {k: int(n.replace(",", "")) for k, n in re.findall(pattern, head)}
+        assert square["data-verdict"] == max(found, key=lambda k: found[k])
+        for k, n in found.items():
+            totals[k] += n
+    assert {k: n for k, n in totals.items() if n} == m.counts()
+    assert "vnet-hub" in page
+
+
 # ---------------------------------------------------------------------------------------------
 # Azure Firewall and load balancer hops: their own node kinds, their facts, all escaped
 # ---------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Group:
     index: int
     members: tuple[str, ...]
     key: tuple[Any, ...] = field(repr=False, compare=False)
+    vnet: str = ""  # the VNet of the members' primary IP, for views by VNet ("" if none)
 
 
 def _collect(value: Any, nets: set[_Net], depth: int = 0) -> None:
@@ -428,6 +429,15 @@ DiagnoseFn = Callable[..., Any]
 _PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "icmp": Protocol.ICMP, "*": Protocol.ANY}
 
 
+def _vnet_name(snapshot: Snapshot, vm: VirtualMachine) -> str:
+    for _, nic in snapshot.nics_of(vm):
+        if nic is not None and nic.primary_ip_configuration is not None:
+            vnet = snapshot.subnet_vnet(nic.primary_ip_configuration.subnet)
+            if vnet is not None:
+                return vnet.name
+    return ""
+
+
 def build_matrix(
     snapshot: Snapshot,
     diagnose: DiagnoseFn,
@@ -447,7 +457,11 @@ def build_matrix(
     keyed: dict[tuple[Any, ...], list[str]] = {}
     for vm in chosen:
         keyed.setdefault(vm_context(snapshot, vm, index), []).append(vm.name)
-    groups = [Group(i, tuple(m), k) for i, (k, m) in enumerate(keyed.items())]
+    by_name = {vm.name: vm for vm in chosen}
+    groups = [
+        Group(i, tuple(m), k, _vnet_name(snapshot, by_name[m[0]]))
+        for i, (k, m) in enumerate(keyed.items())
+    ]
     group_of = {name: g.index for g in groups for name in g.members}
 
     def run(src: VirtualMachine, dst: VirtualMachine) -> Cell:

@@ -351,13 +351,73 @@ def render_html(diagnosis: Diagnosis, snapshot: Snapshot | None = None) -> str:
 
 
 _MAX_VM_HEAT = 120
+_MAX_GROUP_HEAT = 150
+_VERDICTS = ("reachable", "blocked", "inconclusive")
 
 
-def render_matrix_html(matrix: Matrix) -> str:
+def _vnet_heat(matrix: Matrix) -> list[str]:
+    """The matrix by VNet pair: each square coloured by the verdict most VM pairs get, its
+    tooltip giving the count of each verdict and the most common reasons."""
+    import numpy as np
+
+    cells, rows = matrix.answers()
+    table = np.asarray(rows, dtype=np.int64).reshape(len(matrix.groups), len(matrix.groups))
+    names = sorted({g.vnet for g in matrix.groups}, key=lambda v: (v == "", v.casefold()))
+    where = {v: k for k, v in enumerate(names)}
+    vnet = np.array([where[g.vnet] for g in matrix.groups], dtype=np.int64)
+    sizes = np.array([len(g.members) for g in matrix.groups], dtype=np.int64)
+    weights = np.outer(sizes, sizes)
+    np.fill_diagonal(weights, sizes * (sizes - 1))
+    valid = table >= 0
+    src = np.broadcast_to(vnet[:, None], table.shape)[valid]
+    dst = np.broadcast_to(vnet[None, :], table.shape)[valid]
+    cell, weight = table[valid], weights[valid]
+    v = len(names)
+    # VM pairs per (source VNet, destination VNet, cell)
+    packed = (src * v + dst) * max(len(cells), 1) + cell
+    keys, inverse = np.unique(packed, return_inverse=True)
+    totals = np.bincount(inverse.reshape(-1), weights=weight)
+    per_square: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for key, total in zip(keys.tolist(), totals.tolist(), strict=True):
+        square, c = divmod(key, max(len(cells), 1))
+        per_square.setdefault(divmod(square, v), []).append((int(total), c))
+    labels = [name or "(no VNet)" for name in names]
+    body = ['<table class="heat" id="matrix"><thead><tr><th></th>']
+    body.extend(f'<th class="rot">{_e(label)}</th>' for label in labels)
+    body.append("</tr></thead><tbody>")
+    for a, row_label in enumerate(labels):
+        body.append(f'<tr><td class="name">{_e(row_label)}</td>')
+        for b, col_label in enumerate(labels):
+            found = per_square.get((a, b))
+            if not found:
+                body.append('<td class="cell cell-self" title="no VM pair"></td>')
+                continue
+            by_verdict = dict.fromkeys(_VERDICTS, 0)
+            for total, c in found:
+                by_verdict[cells[c].verdict] = by_verdict.get(cells[c].verdict, 0) + total
+            main = max(by_verdict, key=lambda k: by_verdict[k])
+            counts = ", ".join(f"{k} {n:,}" for k, n in by_verdict.items() if n)
+            top = sorted(found, reverse=True)[:3]
+            reasons = " | ".join(
+                f"{total:,}: {'; '.join(cells[c].reasons) or cells[c].verdict}" for total, c in top
+            )
+            tip = f"{row_label} \u2192 {col_label}: {counts}. {reasons}"
+            attrs = f'data-verdict="{_e(main)}" title="{_e(tip)}"'
+            body.append(f'<td class="cell cell-{_e(main)}" {attrs}></td>')
+        body.append("</tr>")
+    body.append("</tbody></table>")
+    return body
+
+
+def render_matrix_html(
+    matrix: Matrix, *, max_vms: int = _MAX_VM_HEAT, max_groups: int = _MAX_GROUP_HEAT
+) -> str:
     """A heat map of the reachability matrix: rows are sources, columns destinations.
 
-    Up to 120 VMs it is drawn per VM; beyond, per group of equivalent VMs (each group's members
-    are listed), since a 10,000 x 10,000 grid helps nobody. Each cell's tooltip gives the reason.
+    Up to ``max_vms`` VMs it is drawn per VM; beyond, per group of equivalent VMs (each group's
+    members are listed) up to ``max_groups`` groups, and beyond that per VNet pair, since a
+    10,000 x 10,000 grid helps nobody (the 10,000-VM synthetic estate draws as 77 x 77 squares,
+    about 5 MB). Each cell's tooltip gives the reason.
     """
     port = "any port" if matrix.port is None else f"port {matrix.port}"
     title = f"vnetdoctor reachability matrix: {len(matrix.vms)} VMs, {matrix.protocol} {port}"
@@ -373,7 +433,15 @@ def render_matrix_html(matrix: Matrix) -> str:
         f"<p>{len(matrix.groups)} groups of equivalent VMs; {matrix.diagnosed} representative "
         "diagnoses. Rows are sources, columns destinations; hover a cell for the reason.</p>",
     ]
-    by_vm = len(matrix.vms) <= _MAX_VM_HEAT
+    by_vm = len(matrix.vms) <= max_vms
+    if not by_vm and len(matrix.groups) > max_groups:
+        body.append(
+            f"<p>{len(matrix.groups):,} groups are too many to draw: squares are VNet pairs "
+            "(source VNet by row), coloured by the verdict most of their VM pairs get; every "
+            "pair is in <code>-o csv</code>.</p>"
+        )
+        body.extend(_vnet_heat(matrix))
+        return _page(title, body)
     labels: list[str]
     if by_vm:
         labels = list(matrix.vms)
