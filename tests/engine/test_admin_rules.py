@@ -186,3 +186,53 @@ def test_admin_deny_wins_over_nsg_allow(tmp_path: Path) -> None:
     assert blockers[0].resource is not None
     assert str(blockers[0].resource).endswith("/rules/deny-db")
     assert "NSG_DENY" not in {b.code for b in result.blockers}
+
+
+def _unknown_spoke_data(tmp_path: Path) -> Snapshot:
+    """vnet-spoke-data's admin rules asked for and refused, as `vnetdoctor collect` records it."""
+    extra = tmp_path / "admin.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "type": "vnetdoctor/effectiveSecurityAdminRules",
+                "virtualNetworkId": DATA,
+                "error": {"status": 403, "code": "AuthorizationFailed", "message": "denied"},
+            }
+        )
+    )
+    return load_snapshot([*snapshot_files(), extra])
+
+
+def test_unknown_admin_rules_turn_an_nsg_allow_into_unknown(tmp_path: Path) -> None:
+    # pair 1's flow (vm-app-01 -> vm-db-01) is allowed by nsg-snet-data: with the admin rules of
+    # vnet-spoke-data unknown, an admin Deny could drop it, so it must not be "reachable"
+    snap = _unknown_spoke_data(tmp_path)
+    v = ip_flow_verify(snap, "nic-vm-db-01", "Inbound", "Tcp", "10.2.1.4:5432", "10.1.2.4:50000")
+    assert v.access is Verdict.UNKNOWN
+    assert v.layers[0].layer == "securityAdmin"
+    assert v.layers[0].access is Verdict.UNKNOWN
+    assert any("unknown (Azure did not list them (HTTP 403" in n for n in v.notes)
+    result = diagnose(snap, "vm-app-01", "vm-db-01", 5432, "tcp")
+    assert result.verdict.value != "reachable"
+    assert result.step(2).status.value == "unknown"
+    unknown = [f for f in result.step(2).findings if f.code == "NSG_UNKNOWN"]
+    assert unknown
+    assert "vnet-spoke-data are unknown" in unknown[0].message
+
+
+def test_unknown_admin_rules_keep_an_nsg_deny(tmp_path: Path) -> None:
+    # pair 3: nsg-snet-data denies vm-web-01 -> vm-db-01; only an admin AlwaysAllow, which nothing
+    # says exists, could lift that: the NSG deny stands, with a note
+    snap = _unknown_spoke_data(tmp_path)
+    result = diagnose(snap, "vm-web-01", "vm-db-01", 5432, "tcp")
+    assert result.verdict.value == "blocked"
+    assert "NSG_DENY" in {b.code for b in result.blockers}
+    v = ip_flow_verify(snap, "nic-vm-db-01", "Inbound", "Tcp", "10.2.1.4:5432", "10.1.1.4:50000")
+    assert v.access is Verdict.DENY
+    assert any("AlwaysAllow would override" in n for n in v.notes)
+
+
+def test_other_vnets_are_unaffected_by_one_unknown(tmp_path: Path) -> None:
+    snap = _unknown_spoke_data(tmp_path)
+    v = ip_flow_verify(snap, "nic-vm-svc-01", "Inbound", "Tcp", "10.0.5.4:80", "10.0.6.4:5000")
+    assert v.access is Verdict.ALLOW

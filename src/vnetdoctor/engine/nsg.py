@@ -1046,24 +1046,33 @@ class NsgEngine:
                                       src_port, dst_port, lambda t: tags.expand(t, subnet_id))
         rule, access = result.rule, result.access
         notes: list[str] = []
-        if result.maybe:
-            notes.append("security admin rule(s) " + ", ".join(r.name for r in result.maybe)
+        maybe = [r for r in result.maybe if not r.is_unknown]
+        unknown = [r for r in result.maybe if r.is_unknown]  # the VNet's list could not be read
+        if maybe:
+            notes.append("security admin rule(s) " + ", ".join(r.name for r in maybe)
                          + " may match (network groups or service tags not expanded)")
+        notes.extend(f"the security admin rules of VNet {vnet_id.name if vnet_id else '?'} are "
+                     f"unknown ({'; '.join(r.problems)}): an admin Deny may drop this flow, and "
+                     "an admin AlwaysAllow would override an NSG deny" for r in unknown)
         if rule is None and not result.maybe:
             return verdict
         terminal = access in (AdminAccess.DENY, AdminAccess.ALWAYS_ALLOW)
         outcome = (Verdict.DENY if access is AdminAccess.DENY
                    else Verdict.ALLOW if access is AdminAccess.ALWAYS_ALLOW
                    else verdict.access)
-        effects = {_ADMIN_EFFECT.get(m.admin_access, outcome) if m.admin_access else outcome
+        # A rule whose access is unknown may deny: an allow becomes unknown, a deny stays.
+        effects = {_ADMIN_EFFECT.get(m.admin_access, outcome) if m.admin_access
+                   else Verdict.DENY if outcome is Verdict.ALLOW else outcome
                    for m in result.maybe}
         if effects - {outcome}:
             outcome = Verdict.UNKNOWN
-        reason = ("no security admin rule matches" if rule is None else
+        reason = ("the security admin rules of the VNet are unknown" if rule is None and unknown
+                  else "no security admin rule matches" if rule is None else
                   f"security admin rule {rule.name!r} (priority {rule.priority}, "
                   f"{rule.admin_access.value if rule.admin_access else '?'}) matches")
         layer = LayerResult(layer="securityAdmin", attached_to=vnet_id, nsg_id=None, nsg=None,
-                            access=outcome if terminal or rule is None else Verdict.ALLOW,
+                            access=Verdict.UNKNOWN if rule is None and unknown
+                            else outcome if terminal or rule is None else Verdict.ALLOW,
                             rule=rule, reason=reason)
         if terminal:
             notes.append(f"the NSGs of this direction are not evaluated: admin rule "

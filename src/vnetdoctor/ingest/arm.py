@@ -69,9 +69,11 @@ from vnetdoctor.model.network import (
     VirtualNetworkPeering,
 )
 from vnetdoctor.model.network_manager import (
+    ENVELOPE_TYPE,
     AdminAccess,
     EffectiveSecurityAdminRules,
     SecurityAdminRule,
+    unknown_admin_rules,
 )
 from vnetdoctor.model.security import (
     Access,
@@ -106,9 +108,10 @@ AZURE_FIREWALLS: Final = "microsoft.network/azurefirewalls"
 FIREWALL_POLICIES: Final = "microsoft.network/firewallpolicies"
 RULE_COLLECTION_GROUPS: Final = "microsoft.network/firewallpolicies/rulecollectiongroups"
 IP_GROUPS: Final = "microsoft.network/ipgroups"
-EFFECTIVE_ADMIN_RULES: Final = (
+EFFECTIVE_ADMIN_RULES: Final = (  # the older envelope (model/network_manager.py)
     "microsoft.network/virtualnetworks/networkmanagereffectivesecurityadminrules"
 )
+ADMIN_RULES_ENVELOPE: Final = ENVELOPE_TYPE.casefold()  # vnetdoctor's own envelope
 
 # Child type -> (parent type, array key inside the parent's properties).
 CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
@@ -1189,7 +1192,9 @@ def _parse_admin_priority(text: str) -> int:
     return value
 
 
-def admin_rule_from_arm(r: Reader, obj: Json, owner: ResourceId, index: int) -> SecurityAdminRule:
+def admin_rule_from_arm(
+    r: Reader, obj: Json, owner: ResourceId, index: int, value_pointer: str = "/properties/value"
+) -> SecurityAdminRule:
     rid = _child_id(r, obj, owner, "rules", index)
     p = props(obj)
     problems: list[str] = []
@@ -1252,19 +1257,90 @@ def admin_rule_from_arm(r: Reader, obj: Json, owner: ResourceId, index: int) -> 
         rule_collection_description=r.str_(obj, "ruleCollectionDescription", rid),
         network_group_sources=tuple(groups["sources"]),
         network_group_destinations=tuple(groups["destinations"]),
+        value_pointer=value_pointer,
     )
 
 
 def effective_admin_rules_from_arm(
     r: Reader, obj: Json, rid: ResourceId
 ) -> EffectiveSecurityAdminRules:
+    """The older envelope: ``properties.virtualNetwork`` and ``properties.value``."""
     p = props(obj)
     vnet = r.ref(p, "virtualNetwork", rid) or rid.parent
+    pointer = "/properties/value" if isinstance(obj.get("properties"), dict) else "/value"
+    return _admin_rules(
+        r, rid, vnet, p, "properties.virtualNetwork", pointer, name=_name(r, obj, rid)
+    )
+
+
+def admin_rules_envelope_id(r: Reader, obj: Json) -> ResourceId | None:
+    """The key of vnetdoctor's envelope in a snapshot (it has no ``id``: the VNet's id names it);
+    ``None`` when ``virtualNetworkId`` is missing or not a string."""
+    vnet = obj.get("virtualNetworkId")
+    if not isinstance(vnet, str) or not vnet.strip():
+        return None
+    return r.rid(f"{vnet.strip().rstrip('/')}/vnetdoctor/effectiveSecurityAdminRules")
+
+
+def admin_rules_envelope_from_json(
+    r: Reader, obj: Json, rid: ResourceId
+) -> EffectiveSecurityAdminRules:
+    """vnetdoctor's envelope: ``virtualNetworkId``, and Azure's ``value`` verbatim (or the
+    ``error`` Azure answered instead)."""
+    text = obj.get("virtualNetworkId")
+    vnet = r.rid(text) if isinstance(text, str) and text.strip() else rid.parent
+    return _admin_rules(r, rid, vnet, obj, "virtualNetworkId", "/value", name=rid.name)
+
+
+def _admin_rules(
+    r: Reader,
+    rid: ResourceId,
+    vnet: ResourceId | None,
+    holder: Json,
+    vnet_field: str,
+    pointer: str,
+    *,
+    name: str,
+) -> EffectiveSecurityAdminRules:
+    owner = vnet or rid
+    field = "value" if pointer == "/value" else "properties.value"
+    value = holder.get("value")
+    unknown: str | None = None
+    if value is None:
+        error = holder.get("error")
+        if isinstance(error, dict):
+            status, code = error.get("status"), error.get("code")
+            message = error.get("message")
+            head = " ".join(str(x) for x in (f"HTTP {status}" if status else None, code) if x)
+            unknown = "Azure did not list them" + (f" ({head})" if head else "") + (
+                f": {message}" if isinstance(message, str) and message else ""
+            )
+        else:
+            r.warn(
+                WarningKind.MISSING_FIELD,
+                "effective security admin rules without a 'value' list: the VNet's admin rules "
+                "are unknown",
+                resource=owner,
+                field=field,
+            )
+            unknown = f"the envelope has no '{field}' list"
+    elif not isinstance(value, list):
+        r.bad(owner, field, value, "expected the list of effective security admin rules: the "
+              "VNet's admin rules are unknown")
+        unknown = f"'{field}' is not a list"
+    if unknown is not None:
+        placeholder = unknown_admin_rules(rid, vnet, unknown, pointer)
+        return EffectiveSecurityAdminRules(
+            id=rid, name=name, virtual_network=vnet, rules=(placeholder,), unknown=unknown,
+            virtual_network_field=vnet_field, path=r.path,
+        )
+    rules = tuple(
+        admin_rule_from_arm(r, o, rid, i, pointer)
+        for i, o in _objects(r, holder, "value", owner)
+    )
     return EffectiveSecurityAdminRules(
-        id=rid,
-        name=_name(r, obj, rid),
-        virtual_network=vnet,
-        rules=tuple(admin_rule_from_arm(r, o, rid, i) for i, o in _objects(r, p, "value", rid)),
+        id=rid, name=name, virtual_network=vnet, rules=rules,
+        virtual_network_field=vnet_field, path=r.path,
     )
 
 
@@ -1286,4 +1362,5 @@ CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], A
     FIREWALL_POLICIES: ("firewall_policies", firewall_policy_from_arm),
     IP_GROUPS: ("ip_groups", ip_group_from_arm),
     EFFECTIVE_ADMIN_RULES: ("effective_admin_rules", effective_admin_rules_from_arm),
+    ADMIN_RULES_ENVELOPE: ("effective_admin_rules", admin_rules_envelope_from_json),
 }

@@ -28,6 +28,7 @@ from vnetdoctor.ingest import arm
 from vnetdoctor.ingest.fields import Reader
 from vnetdoctor.model.classic import ClassicVirtualMachine
 from vnetdoctor.model.ids import ResourceId, fold
+from vnetdoctor.model.network_manager import ENVELOPE_TYPE
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
@@ -234,6 +235,8 @@ def _resources_of(doc: Any, path: str) -> list[Any]:
         return doc
     if not isinstance(doc, dict):
         raise SnapshotParseError("top-level JSON must be an array or an object", path=path)
+    if _is_admin_rules_envelope(doc):
+        return [doc]  # its `value` holds admin rules, not resources
     for key in ("value", "data"):
         inner = doc.get(key)
         if isinstance(inner, list):
@@ -280,6 +283,9 @@ def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Co
     where = f"element {index}"
     if not isinstance(item, dict):
         raise SnapshotParseError(f"{where} is not a JSON object", path=path)
+    if _is_admin_rules_envelope(item):
+        _collect_admin_rules_envelope(item, where, path, reader, col)
+        return
     raw_id = item.get("id")
     if not isinstance(raw_id, str) or not raw_id.strip():
         name = item.get("name")
@@ -314,6 +320,36 @@ def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Co
         col.classic.append(classic.classic_vm_from_arm(item, path=path, warn=col.warnings.append))
     else:
         col.other[raw_type] = col.other.get(raw_type, 0) + 1
+
+
+def _is_admin_rules_envelope(item: dict[str, Any]) -> bool:
+    kind = item.get("type")
+    return isinstance(kind, str) and kind.strip().casefold() == arm.ADMIN_RULES_ENVELOPE
+
+
+def _collect_admin_rules_envelope(
+    item: dict[str, Any], where: str, path: str, reader: Reader, col: _Collected
+) -> None:
+    """vnetdoctor's envelope of a VNet's effective security admin rules: no ``id`` of its own."""
+    rid = arm.admin_rules_envelope_id(reader, item)
+    if rid is None:
+        raise SnapshotParseError(
+            f"{where} ({ENVELOPE_TYPE}) has no 'virtualNetworkId' string",
+            path=path,
+            field="virtualNetworkId",
+        )
+    if rid in col.top:
+        col.warnings.append(
+            IngestWarning.of(
+                WarningKind.DUPLICATE_RESOURCE,
+                f"effective security admin rules of this VNet given more than once; the copy "
+                f"in {path} is used",
+                resource=str(rid.parent or rid),
+                field="virtualNetworkId",
+                path=col.top[rid].path,
+            )
+        )
+    col.top[rid] = _Raw(arm.ADMIN_RULES_ENVELOPE, item, path)
 
 
 def _merge_children(col: _Collected) -> None:
@@ -488,6 +524,18 @@ def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
                 yield dangling(
                     peering.id, "properties.remoteVirtualNetwork", remote, "virtual network"
                 )
+    for eff in s.effective_admin_rules.values():
+        vnet_id = eff.virtual_network
+        if vnet_id is not None and vnet_id not in s.virtual_networks:
+            yield IngestWarning.of(
+                WarningKind.DANGLING_REFERENCE,
+                f"effective security admin rules of virtual network {vnet_id.name!r}, which is "
+                "not in the snapshot; they are not used",
+                resource=str(vnet_id),
+                field=eff.virtual_network_field,
+                value=str(vnet_id),
+                path=eff.path,
+            )
     for conn in s.connections.values():
         for field_name, target in (
             ("properties.virtualNetworkGateway1", conn.virtual_network_gateway1),
