@@ -103,5 +103,9 @@ def assert_only_reads(fake: FakeArm) -> None:
         if sent.method == "POST":
             lowered = sent.path.casefold()
             assert lowered == "/providers/microsoft.resourcegraph/resources" or lowered.endswith(
-                ("/effectiveroutetable", "/effectivenetworksecuritygroups")
+                (
+                    "/effectiveroutetable",
+                    "/effectivenetworksecuritygroups",
+                    "/listnetworkmanagereffectivesecurityadminrules",
+                )
             ), sent.path

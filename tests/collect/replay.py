@@ -19,6 +19,12 @@ What is served:
   shaped as Resource Graph rows (lower-case ``type``, ``resourceGroup``, ``subscriptionId``; a
   VM's power state under ``properties.extended`` when ``arg_power_state``), in pages with skip
   tokens;
+- the effective security admin rules of a VNet (``POST .../listNetworkManagerEffectiveSecurity
+  AdminRules``): no recording has one either, so the answers are built from the REST spec example
+  (``NetworkManagerEffectiveSecurityAdminRulesList.json``, azure-semantics-2.md §2.4): the pages
+  :meth:`FakeArm.admin_rules` sets, each but the last with a ``skipToken`` that the next request's
+  body must carry; for any other VNet of the recordings ``{"value": []}`` (no Virtual Network
+  Manager applies to it; an assumption: no recording shows what Azure answers then);
 - injected faults first (:meth:`FakeArm.inject`): throttling with ``Retry-After``, the recorded
   ``5xx`` answers, ``403`` on a subscription;
 - anything else: ``404`` ``NotRecorded``, listed in :attr:`FakeArm.unmatched`.
@@ -53,6 +59,7 @@ from vnetdoctor.model.ids import ResourceId, fold
 
 ARG_PATH = "/providers/microsoft.resourcegraph/resources"
 _EFFECTIVE = re.compile(r"/(effectiveroutetable|effectivenetworksecuritygroups)$", re.I)
+ADMIN_RULES = "/listnetworkmanagereffectivesecurityadminrules"
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection"}
 
 
@@ -286,6 +293,7 @@ class FakeArm:
         self.effective: dict[str, list[Exchange]] = {}
         self.polls: dict[str, deque[Exchange]] = {}
         self.forbidden: set[str] = set()
+        self.admin_pages: dict[str, list[list[Any]]] = {}
         self.faults: list[Fault] = []
         self.requests: list[Sent] = []
         self.sleeps: list[float] = []
@@ -375,6 +383,10 @@ class FakeArm:
         """Answer the next requests that match with ``replies`` (all of them, if ``repeat``)."""
         self.faults.append(Fault(matches, deque(replies), repeat))
 
+    def admin_rules(self, vnet_id: str, *pages: list[Any]) -> None:
+        """The effective security admin rules of ``vnet_id``, as Azure pages them."""
+        self.admin_pages[fold(vnet_id.rstrip("/"))] = [list(p) for p in pages] or [[]]
+
     def forbid(self, subscription: str) -> None:
         """Resource Graph answers 403 to any query over ``subscription``."""
         self.forbidden.add(subscription.casefold())
@@ -396,6 +408,8 @@ class FakeArm:
         key = fold(parts.path.rstrip("/"))
         if sent.method == "POST" and key == fold(ARG_PATH):
             return self._resource_graph(sent)
+        if sent.method == "POST" and key.endswith(ADMIN_RULES):
+            return self._admin_rules(sent, key[: -len(ADMIN_RULES)])
         if sent.method == "POST" and key in self.effective:
             chain = self.effective[key]
             if len(chain) > 1:
@@ -421,6 +435,21 @@ class FakeArm:
             404,
             {"error": {"code": "NotRecorded", "message": f"no recording for {parts.path}"}},
         )
+
+    def _admin_rules(self, sent: Sent, vnet: str) -> Reply:
+        pages = self.admin_pages.get(vnet)
+        if pages is None:
+            if vnet not in self.resources:
+                self.unmatched.append(f"POST {urlsplit(sent.url).path}")
+                return Reply.json(404, {"error": {"code": "ResourceNotFound",
+                                                  "message": f"no virtual network {vnet}"}})
+            pages = [[]]
+        token = (sent.json() or {}).get("skipToken")
+        index = int(token.rsplit("-", 1)[1]) if token else 0
+        answer: dict[str, Any] = {"value": pages[index]}
+        if index + 1 < len(pages):
+            answer["skipToken"] = f"FakeSkipTokenCode-{index + 1}"
+        return Reply.json(200, answer)
 
     def _resource_graph(self, sent: Sent) -> Reply:
         request = sent.json() or {}

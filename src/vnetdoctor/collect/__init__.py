@@ -85,8 +85,9 @@ def collect(
     progress: ProgressSink | None = None,
 ) -> Collection:
     """Read every network and VM resource of ``subscriptions`` (optionally of some resource
-    groups), what they refer to elsewhere (peered VNets, one hop), the VMs' power states and,
-    with ``effective``, the effective routes and NSGs of the VMs' NICs.
+    groups), what they refer to elsewhere (peered VNets, one hop), the VMs' power states, the
+    effective security admin rules of every VNet read and, with ``effective``, the effective
+    routes and NSGs of the VMs' NICs.
 
     A subscription the identity cannot read becomes a warning. Raises
     :class:`~vnetdoctor.errors.CollectionError` (exit code 4) when Azure cannot be read at all.
@@ -148,7 +149,8 @@ def collect_for_pair(
     (duplicate IPs); their NSGs, subnets, VNets, route tables, public IPs, application security
     groups and load balancers; the VNets peered with theirs (one hop) and the gateways and
     connections of those VNets; the NICs of virtual appliances the route tables send traffic to;
-    the VMs' power states; with ``effective``, Azure's effective routes and NSGs of the pair's
+    the VMs' power states; the effective security admin rules of every VNet read (Virtual
+    Network Manager); with ``effective``, Azure's effective routes and NSGs of the pair's
     NICs (kept in the collection document; the snapshot model has no place for them yet).
 
     What could not be read (a subscription without access, a name that matched nothing) is among

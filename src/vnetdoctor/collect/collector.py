@@ -8,7 +8,12 @@ extra is installed first. The flow:
 2. the references of what was read, followed to the resources they name (a NIC's subnet, the VNet
    of that subnet, its peered VNets, one peering hop), also by Resource Graph, by id;
 3. the power state of every VM whose Resource Graph row lacks it, from its instance view (GET);
-4. with ``effective``, the effective routes and security rules of the NICs in scope (the
+4. the effective security admin rules (Virtual Network Manager) of every VNet read, one
+   read-only POST ``listNetworkManagerEffectiveSecurityAdminRules`` per VNet, following skip
+   tokens; a refusal (403 without the permission, 400/404 where the feature is not registered)
+   is a warning naming the VNet, and the VNet's envelope records the error, so its admin rules
+   are *unknown* in the snapshot rather than *none*;
+5. with ``effective``, the effective routes and security rules of the NICs in scope (the
    read-only POSTs ``effectiveRouteTable`` and ``effectiveNetworkSecurityGroups``, long-running
    operations the SDK polls).
 
@@ -65,6 +70,7 @@ from vnetdoctor.collect.scope import (
 )
 from vnetdoctor.errors import CollectionError
 from vnetdoctor.model.ids import ResourceId, fold
+from vnetdoctor.model.network_manager import ENVELOPE_TYPE
 from vnetdoctor.model.snapshot import Snapshot
 
 _LOGGER = logging.getLogger("vnetdoctor.collect")
@@ -93,6 +99,9 @@ _ACTIONS: Final = {
         "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action"
     ),
 }
+ADMIN_RULES_ACTION: Final = (
+    "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action"
+)
 AUTH_HINT: Final = (
     "sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET "
     "(or a federated token), or run where a managed identity is available"
@@ -228,6 +237,7 @@ class _Collector:
         self.attempted: set[str] = set()
         self.warnings: list[CollectionWarning] = []
         self.effective: dict[str, dict[str, Any]] = {}
+        self.admin_rules: list[dict[str, Any]] = []
         self.started = time.monotonic()
         self._progress_done: dict[str, int] = {}
 
@@ -264,7 +274,11 @@ class _Collector:
         except AzureError as exc:
             raise CollectionError(f"Azure SDK error: {scrub(exc)}") from None
         document = build_document(
-            self.rows.values(), scope=scope, warnings=self.warnings, effective=self.effective
+            self.rows.values(),
+            scope=scope,
+            warnings=self.warnings,
+            effective=self.effective,
+            admin_rules=self.admin_rules,
         )
         stats = {
             **self.guard.stats.to_json(),
@@ -449,6 +463,7 @@ class _Collector:
         in_scope = list(self.rows.values())
         self.closure(in_scope)
         self.power_states()
+        self.collect_admin_rules()
         if effective:
             nics = [r for r in in_scope if graph.row_type(r) == NETWORK_INTERFACES]
             self.collect_effective(nics)
@@ -502,6 +517,7 @@ class _Collector:
             ]
             self.closure(self.add(connections, depth=1), peering=False)
         self.power_states()
+        self.collect_admin_rules()
         if effective:
             self.collect_effective(endpoint_nics)
 
@@ -566,6 +582,89 @@ class _Collector:
         )
         self.warn("POWER_STATE_UNKNOWN", f"power state of VM {ResourceId(rid).name!r} unknown: "
                   f"{detail}", subscription=ResourceId(rid).subscription, resource=rid)
+
+    # -- effective security admin rules of the VNets --------------------------------------------
+    def collect_admin_rules(self) -> None:
+        """One envelope per VNet read: Azure's answer (every page), or the error it gave."""
+        vnets = sorted(
+            (str(row["id"]) for row in self.rows.values()
+             if graph.row_type(row) == VIRTUAL_NETWORKS),
+            key=str.casefold,
+        )
+        if not vnets:
+            return
+        self.progress.start("admin", "security admin rules of VNets", len(vnets))
+        try:
+            for vnet_id in vnets:
+                self.admin_rules.append(self._admin_rules(vnet_id))
+                self.progress.advance("admin")
+        finally:
+            self.progress.finish("admin")
+
+    def _admin_rules(self, vnet_id: str) -> dict[str, Any]:
+        rid = ResourceId(vnet_id)
+        sub = (rid.subscription or "").casefold()
+        envelope: dict[str, Any] = {"type": ENVELOPE_TYPE, "virtualNetworkId": vnet_id}
+        try:
+            envelope["value"] = self._admin_pages(rid)
+        except ClientAuthenticationError:
+            raise
+        except HttpResponseError as exc:
+            codes = _error_codes(exc)
+            envelope["error"] = {
+                "status": exc.status_code,
+                "code": codes[0] if codes else None,
+                "message": scrub(_error_message(exc), limit=300),
+            }
+            if exc.status_code == 403:
+                self.warn(
+                    "ADMIN_RULES_FORBIDDEN",
+                    f"security admin rules of VNet {rid.name!r} unknown: the identity lacks "
+                    f"{ADMIN_RULES_ACTION} (Reader does not grant it; see docs/collect.md)",
+                    subscription=sub,
+                    resource=vnet_id,
+                )
+            else:
+                self.warn(
+                    "ADMIN_RULES_FAILED",
+                    f"security admin rules of VNet {rid.name!r} unknown: {_describe(exc)}",
+                    subscription=sub,
+                    resource=vnet_id,
+                )
+        except AzureApiError as exc:
+            envelope["error"] = {"status": None, "code": None, "message": str(exc)}
+            self.warn(
+                "ADMIN_RULES_FAILED",
+                f"security admin rules of VNet {rid.name!r} unknown: {exc}",
+                subscription=sub,
+                resource=vnet_id,
+            )
+        return envelope
+
+    def _admin_pages(self, rid: ResourceId) -> list[Any]:
+        """Every page of ``listNetworkManagerEffectiveSecurityAdminRules`` for one VNet: the
+        request body carries the previous page's ``skipToken``."""
+        client = self.network((rid.subscription or "").casefold())
+        value: list[Any] = []
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body: dict[str, Any] = {} if token is None else {"skipToken": token}
+            answer = client.list_network_manager_effective_security_admin_rules(
+                rid.resource_group, rid.name, body, cls=_raw_json
+            )
+            page = answer.get("value") if isinstance(answer, dict) else None
+            if not isinstance(page, list):
+                raise AzureApiError("Azure's answer is not {\"value\": [...]}")
+            value.extend(page)
+            next_token = answer.get("skipToken") or None
+            if next_token is None:
+                return value
+            token = str(next_token)
+            if token in seen:
+                raise AzureApiError("Azure returned the same skip token twice")
+            seen.add(token)
+        raise AzureApiError(f"paging did not end after {MAX_PAGES} pages")
 
     # -- effective routes and security rules ----------------------------------------------------
     def collect_effective(self, nics: Sequence[Mapping[str, Any]]) -> None:

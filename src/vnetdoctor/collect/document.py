@@ -5,7 +5,10 @@ the loader ignores the ``vnetdoctor`` member)::
 
     {
       "value": [ <Resource Graph rows, sorted by id: id, name, type, kind, location,
-                  resourceGroup, subscriptionId, tags, sku, zones, properties> ],
+                  resourceGroup, subscriptionId, tags, sku, zones, properties>,
+                 <then one envelope per VNet read, sorted by VNet id:
+                  {"type": "vnetdoctor/effectiveSecurityAdminRules", "virtualNetworkId": "...",
+                   "value": [...]}, or "error": {...} instead of "value" when Azure refused> ],
       "vnetdoctor": {
         "schema": "vnetdoctor.collection/1",
         "tool": "vnetdoctor 0.1.0",
@@ -21,6 +24,8 @@ the loader ignores the ``vnetdoctor`` member)::
       }
     }
 
+The envelopes hold Azure's ``listNetworkManagerEffectiveSecurityAdminRules`` answer for each VNet
+(every page's ``value``, concatenated, verbatim); see :mod:`vnetdoctor.model.network_manager`.
 ``effective`` holds Azure's own answers, exactly as the REST API returns them (the shapes of
 ``az network nic show-effective-route-table`` / ``list-effective-nsg``); a NIC whose call failed
 is absent and a warning says why. Secret-bearing fields (a VPN connection's ``sharedKey``, ...) are
@@ -66,6 +71,8 @@ WARNING_CODES: Final[Mapping[str, WarningKind]] = {
     "EFFECTIVE_FORBIDDEN": WarningKind.SKIPPED_INPUT,  # --effective without the /action rights
     "EFFECTIVE_SKIPPED": WarningKind.SKIPPED_INPUT,  # NIC of a VM that is not running
     "EFFECTIVE_FAILED": WarningKind.SKIPPED_INPUT,  # Azure answered an error for one NIC
+    "ADMIN_RULES_FORBIDDEN": WarningKind.SKIPPED_INPUT,  # 403 on a VNet's effective admin rules
+    "ADMIN_RULES_FAILED": WarningKind.SKIPPED_INPUT,  # any other error for them
 }
 
 # Keys whose values are secrets wherever they appear (compared case-insensitively). ARM returns
@@ -114,28 +121,37 @@ def _sort_key(row: Mapping[str, Any]) -> str:
     return str(row.get("id", "")).upper().casefold()
 
 
+def _envelope_key(envelope: Mapping[str, Any]) -> str:
+    return str(envelope.get("virtualNetworkId", "")).upper().casefold()
+
+
 def build_document(
     rows: Iterable[MutableMapping[str, Any]],
     *,
     scope: Mapping[str, Any],
     warnings: Iterable[CollectionWarning] = (),
     effective: Mapping[str, Mapping[str, Any]] | None = None,
+    admin_rules: Iterable[MutableMapping[str, Any]] = (),
     collected_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The snapshot document: rows sorted by id, secrets removed, collection metadata."""
+    """The snapshot document: rows sorted by id, then the VNets' effective security admin rules
+    envelopes (not resources: not counted), secrets removed, collection metadata."""
     from vnetdoctor import __version__
 
     value = sorted(rows, key=_sort_key)
+    envelopes = sorted(admin_rules, key=_envelope_key)
     answers = effective or {}
     effective_sorted = {k: dict(answers[k]) for k in sorted(answers, key=str.casefold)}
-    redacted = redact_secrets(value) + redact_secrets(effective_sorted)
+    redacted = (
+        redact_secrets(value) + redact_secrets(envelopes) + redact_secrets(effective_sorted)
+    )
     counts: dict[str, int] = {}
     for row in value:
         kind = str(row.get("type", "")).casefold()
         counts[kind] = counts.get(kind, 0) + 1
     when = (collected_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
-        "value": value,
+        "value": [*value, *envelopes],
         META_KEY: {
             "schema": SCHEMA,
             "tool": f"vnetdoctor {__version__}",

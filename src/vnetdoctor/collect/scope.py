@@ -154,7 +154,8 @@ def nic_ip_query(addresses: Sequence[str]) -> str:
 # The read-only rule
 # ---------------------------------------------------------------------------------------------
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
-# The only POSTs vnetdoctor sends. All three compute an answer and change nothing.
+# The only POSTs vnetdoctor sends. All four compute an answer and change nothing (the last is
+# RBAC's Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action).
 READ_ONLY_POSTS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("Resource Graph query", re.compile(r"^/providers/microsoft\.resourcegraph/resources$", re.I)),
     (
@@ -170,6 +171,14 @@ READ_ONLY_POSTS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         re.compile(
             r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/"
             r"networkinterfaces/[^/]+/effectivenetworksecuritygroups$",
+            re.I,
+        ),
+    ),
+    (
+        "effective security admin rules of a virtual network",
+        re.compile(
+            r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/"
+            r"virtualnetworks/[^/]+/listnetworkmanagereffectivesecurityadminrules$",
             re.I,
         ),
     ),
