@@ -196,7 +196,7 @@ class ScanSummary(msgspec.Struct, frozen=True, kw_only=True):
     files_skipped: int
     files_pruned: int  # outside --since/--until by their blob path (y=/m=/d=/h=)
     files_cached: int  # answered from the Parquet cache
-    bytes_read: int
+    bytes_read: int  # of the files read (parsed)
     tuples: int  # well-formed flow tuples read (before filters)
     tuples_matched: int  # of which matched the filters
     tuples_skipped: int  # malformed
@@ -204,12 +204,16 @@ class ScanSummary(msgspec.Struct, frozen=True, kw_only=True):
     first_seen: int | None
     last_seen: int | None
     seconds: float
+    # not parsed: proven by the pre-filter to hold nothing the question asks for, and nothing to
+    # warn about (pair_evidence; see vnetdoctor.flowlogs.prefilter); not in files_read
+    files_prefiltered: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "engine": self.engine, "files": self.files, "filesRead": self.files_read,
             "filesSkipped": self.files_skipped, "filesPruned": self.files_pruned,
-            "filesCached": self.files_cached, "bytesRead": self.bytes_read,
+            "filesCached": self.files_cached, "filesPrefiltered": self.files_prefiltered,
+            "bytesRead": self.bytes_read,
             "tuples": self.tuples, "tuplesMatched": self.tuples_matched,
             "tuplesSkipped": self.tuples_skipped, "recordsSkipped": self.records_skipped,
             "firstSeen": None if self.first_seen is None else format_ms(self.first_seen),
