@@ -41,6 +41,11 @@ def test_generated_blobs_are_realistic_and_deterministic(tmp_path: Path) -> None
     loop, tuples = python_loop(first.files)
     assert tuples == first.tuples
     assert len(loop) == report.total_flows
+    # Azure's blobs, as generated, are what the pair pre-filter can prove warning-free
+    from vnetdoctor.flowlogs import discovery, prefilter
+
+    files = discovery.plan([tmp_path / "a"]).files
+    assert prefilter.proven_clean([(f, None) for f in files]) == {f.path for f in files}
 
 
 def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +53,6 @@ def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "engines and loop agree: True" in out
     assert "python json loop: all flows (baseline)" in out
+    assert "duckdb pair_evidence with pre-filter" in out
+    assert "pair_evidence with pre-filter == without" in out
+    assert ": False" not in out
