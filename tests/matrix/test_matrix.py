@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -148,6 +149,26 @@ def test_diagonal_and_single_member_groups(sample: Snapshot) -> None:
     for g in m.groups:
         if len(g.members) == 1:
             assert m.group_cell(g.index, g.index) is None
+
+
+def test_one_vm_and_no_vm_in_scope(sample: Snapshot) -> None:
+    """Regression: one VM in scope (a one-member group's diagonal only) crashed the composer."""
+    m = build_matrix(sample, 22, vms="vm-web-01")
+    assert m.vms == ("vm-web-01",)
+    assert m.cell("vm-web-01", "vm-web-01") is None
+    assert m.counts() == {}
+    code, out = _run(["matrix", "--sample", "--port", "22", "--vms", "vm-web-01"])
+    assert code == 0
+    assert out.splitlines()[0] == "1 VMs in 1 groups, 0 representative diagnoses; no VM pair"
+    proc = subprocess.run(
+        [sys.executable, "-m", "vnetdoctor", "matrix", "--sample", "--vms", "nothing-*"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "vnetdoctor: error: matrix: --vms 'nothing-*' matches no VM"
 
 
 def test_glob_scopes_and_is_case_insensitive(sample: Snapshot) -> None:

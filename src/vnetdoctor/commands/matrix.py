@@ -75,6 +75,11 @@ def matrix(
 
     snapshot = open_snapshot(snapshots, sample)
     result = build_matrix(snapshot, port, protocol, vms)
+    if not result.vms:
+        from vnetdoctor.errors import UsageError
+
+        what = f"--vms {vms!r} matches" if vms else "the snapshot has"
+        raise UsageError(f"matrix: {what} no VM")
     fmt = output.casefold()
     buf = io.StringIO()
     if fmt == "json":
@@ -101,7 +106,7 @@ def _text(result: Any, buf: io.StringIO, safe: Any) -> None:
     buf.write(
         f"{len(result.vms)} VMs in {len(result.groups)} groups, "
         f"{result.diagnosed} representative diagnoses; "
-        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no VM pair")
         + "\n"
     )
     n = len(result.vms)

@@ -234,10 +234,14 @@ class _Composer:
                     )
                 )
             route = lut[inv_r]
+            # Whether each route result delivers to the destination; the last entry (False)
+            # answers for -1 (no cell).
             delivered = np.fromiter(
-                (c[1] for c in self._route_list), dtype=bool, count=len(self._route_list)
+                (*(c[1] for c in self._route_list), False),
+                dtype=bool,
+                count=len(self._route_list) + 1,
             )
-            inbound = np.where((route >= 0) & delivered[np.maximum(route, 0)], inbound, -1)
+            inbound = np.where(delivered[route], inbound, -1)
             # Step 1: each end's own state (an ambiguous end: the pair itself).
             s_i = int(states[i])
             row1 = step1[s_i, states]
