@@ -135,6 +135,28 @@ def test_matrix_heat_map_renders(browser: Any, tmp_path: Path) -> None:
         page.close()
 
 
+def test_matrix_by_vnet_pair_renders(browser: Any, tmp_path: Path) -> None:
+    """The view large matrices get: one square per VNet pair, with the counts in its tooltip."""
+    from vnetdoctor.runbook.matrix import build_matrix
+
+    sample = load_sample("contoso")
+    m = build_matrix(sample, 5432)
+    html = render_matrix_html(m, max_vms=5, max_groups=5)
+    page, requests, errors = _open(browser, html, tmp_path / "by-vnet.html")
+    try:
+        squares = page.locator("#matrix td[data-verdict]")
+        vnets = {g.vnet for g in m.groups}
+        assert 0 < squares.count() <= len(vnets) ** 2
+        title = squares.first.get_attribute("title") or ""
+        assert "\u2192" in title
+        assert any(f"{v} " in title for v in ("reachable", "blocked", "inconclusive"))
+        assert requests == [(tmp_path / "by-vnet.html").as_uri()]
+        assert errors == []
+        page.screenshot(path=str(tmp_path / "by-vnet.png"), full_page=True)
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize(
     ("src", "dst", "port", "node", "failing_kind"),
     [
