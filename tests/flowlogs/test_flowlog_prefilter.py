@@ -18,7 +18,7 @@ from flowlogs.support import SAMPLES
 from vnetdoctor.flowlogs import pair_evidence
 from vnetdoctor.flowlogs.api import PairEvidence
 from vnetdoctor.flowlogs.discovery import SourceFile, check_file
-from vnetdoctor.flowlogs.prefilter import Needle, proven_clean
+from vnetdoctor.flowlogs.prefilter import Needle, forget_proofs, proven_clean
 
 pytest.importorskip("duckdb", reason="the flowlogs extra (duckdb) is not installed")
 
@@ -80,7 +80,11 @@ def answer(ev: PairEvidence) -> tuple[Any, ...]:
 
 def both(paths: list[Path], src: str, dst: str, port: int | None = 3389
          ) -> tuple[PairEvidence, PairEvidence]:
+    forget_proofs()
     on = pair_evidence(paths, src, dst, port, "tcp")
+    again = pair_evidence(paths, src, dst, port, "tcp")  # with the proofs remembered
+    assert answer(again) == answer(on)
+    assert again.summary.files_prefiltered == on.summary.files_prefiltered
     off = pair_evidence(paths, src, dst, port, "tcp", prefilter=False)
     assert answer(on) == answer(off)
     assert on.summary.files_read + on.summary.files_prefiltered == off.summary.files_read
@@ -259,3 +263,17 @@ def test_real_samples(fixtures: Path) -> None:
         on, _ = both(samples, src, dst, None)
         skipped = max(skipped, on.summary.files_prefiltered)
     assert skipped > 0
+
+
+def test_a_blob_rewritten_after_its_proof_is_proven_again(tmp_path: Path) -> None:
+    forget_proofs()
+    pair = ("10.0.0.1", "10.0.0.2")
+    path = write(tmp_path / "a" / "PT1H.json", json.dumps({"records": [azure_v4(
+        [v4_tuple("10.0.0.3", "10.0.0.4")])]}))
+    assert pair_evidence([path], *pair).summary.files_prefiltered == 1
+    # the current hour's blob grows, and now holds a malformed tuple: read, warned about
+    write(path.parent / "PT1H.json", json.dumps({"records": [azure_v4(
+        [v4_tuple("10.0.0.3", "10.0.0.4"), v4_tuple("10.0.0.3", "10.0.0.4", sport="99999")])]}))
+    again = pair_evidence([path], *pair)
+    assert again.summary.files_prefiltered == 0
+    assert [w.kind.value for w in again.warnings] == ["malformed_tuples"]

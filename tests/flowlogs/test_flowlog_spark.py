@@ -61,6 +61,11 @@ def test_every_sample_identical(fixtures: Path, spark: Any) -> None:
     assert (on_spark.denied, on_spark.concurrent, on_spark.tuples_from_source) == (
         on_duck.denied, on_duck.concurrent, on_duck.tuples_from_source)
     assert [(d.rule, d.count) for d in on_duck.denied] == [("DefaultRule_DenyAllInBound", 10)]
+    # the pre-filter skips the same files for both engines and changes neither answer
+    full = pair_evidence(samples, "167.94.145.110", "10.1.0.4", prefilter=False)
+    assert (full.denied, full.concurrent, full.tuples_from_source, full.warnings) == (
+        on_spark.denied, on_spark.concurrent, on_spark.tuples_from_source, on_spark.warnings)
+    assert on_spark.summary.files_prefiltered == on_duck.summary.files_prefiltered > 0
 
 
 def test_bad_input_identical(tmp_path: Path, spark: Any) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import mmap
 import re
 import zlib
 from collections.abc import Sequence
@@ -112,15 +113,16 @@ class Needle:
         object.__setattr__(self, "as_source", re.compile(
             b'"-?[0-9]+(?:' + b"|".join(re.escape(p) for p in patterns) + b")"))
 
-    def may_hold(self, data: bytes) -> bool:
+    def may_hold(self, data: bytes | mmap.mmap) -> bool:
         """Whether ``data`` (the JSON text of a file) may hold a tuple sent by the address."""
-        if b"\\u" in data:
+        if data.find(b"\\") >= 0 and data.find(b"\\u") >= 0:  # one memchr first: cheap
             return True
         if self.fold_case:
-            if not data.isascii():
+            raw = bytes(data)
+            if not raw.isascii():
                 return True
-            data = data.lower()
-        if not any(p in data for p in self.patterns):
+            data = raw.lower()
+        if all(data.find(p) < 0 for p in self.patterns):
             return False
         return self.as_source.search(data) is not None
 
@@ -135,6 +137,21 @@ def read_json_bytes(file: SourceFile) -> bytes | None:
             return fh.read()
     except (OSError, EOFError, zlib.error):
         return None
+
+
+def search_file(file: SourceFile, needle: Needle) -> tuple[bool, bytes | None]:
+    """Whether the file may hold the needle, and the decompressed text of a ``.gz`` (which the
+    proof needs; a plain file is mapped, not copied)."""
+    if is_gzip(file.path):
+        data = read_json_bytes(file)
+        if data is None or not data.isascii():  # the grammar is ASCII: no proof possible
+            return True, None
+        return needle.may_hold(data), data
+    try:
+        with open(file.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return needle.may_hold(m), None
+    except (OSError, ValueError):
+        return True, None
 
 
 # --- the split -------------------------------------------------------------------------------
@@ -158,17 +175,43 @@ def split(files: Sequence[SourceFile],
         if file.form is not Form.DOCUMENT:
             read.append(file)
             continue
-        data = read_json_bytes(file)
-        if data is None or needle.may_hold(data) or not data.isascii():
+        may, data = search_file(file, needle)
+        if may:
             read.append(file)
         else:
-            candidates.append((file, data if is_gzip(file.path) else None))
-    clean = proven_clean(candidates)
+            candidates.append((file, data))
+    clean = _remembered_proofs(candidates)
     skipped = [f for f, _ in candidates if f.path in clean]
     read.extend(f for f, _ in candidates if f.path not in clean)
     order = {f.path: i for i, f in enumerate(files)}
     read.sort(key=lambda f: order[f.path])
     return Split(read=read, skipped=skipped, candidates=len(candidates))
+
+
+# Proofs are remembered for the process, by path, size and modification time: a second question
+# on the same logs (diagnose of several pairs, the matrix) does not prove the same blobs again.
+# A blob still being written changes size and time, and is proven again.
+_PROOFS: dict[tuple[str, int, int], bool] = {}
+_MAX_PROOFS: Final = 200_000
+
+
+def forget_proofs() -> None:
+    """Drop the remembered proofs."""
+    _PROOFS.clear()
+
+
+def _remembered_proofs(files: Sequence[tuple[SourceFile, bytes | None]]) -> set[str]:
+    def key(f: SourceFile) -> tuple[str, int, int]:
+        return (f.path, f.size, f.mtime_ns)
+
+    unknown = [(f, data) for f, data in files if key(f) not in _PROOFS]
+    if unknown:
+        clean = proven_clean(unknown)
+        if len(_PROOFS) + len(unknown) > _MAX_PROOFS:
+            _PROOFS.clear()
+        for f, _ in unknown:
+            _PROOFS[key(f)] = f.path in clean
+    return {f.path for f, _ in files if _PROOFS.get(key(f), False)}
 
 
 def proven_clean(files: Sequence[tuple[SourceFile, bytes | None]]) -> set[str]:
