@@ -213,15 +213,16 @@ ADDRESSES = ["10.0.0.1", "10.0.0.10", "10.0.0.100", "110.0.0.1", "10.0.0.2", "01
 QUESTIONS = [("10.0.0.1", "10.0.0.2"), ("10.0.0.10", "10.0.0.1"), ("2001:db8::1", "10.0.0.2"),
              ("10.0.0.2", "2001:db8::10")]
 
+rarely = st.sampled_from([False, False, False, False, True])
 tuple_fields = st.fixed_dictionaries({
     "src": st.sampled_from(ADDRESSES), "dst": st.sampled_from(ADDRESSES),
-    "dport": st.sampled_from([3389, 443, 70000]), "state": st.sampled_from("BCED"),
-    "ts": st.sampled_from(["1741943000000", "1741943005000", "01741943000000"]),
+    "dport": st.sampled_from([3389, 3389, 3389, 443, 443, 70000]), "state": st.sampled_from("BCED"),
+    "ts": st.sampled_from(["1741943000000", "1741943005000", "1741943009000", "01741943000000"]),
 })
 blob_spec = st.fixed_dictionaries({
-    "tuples": st.lists(tuple_fields, max_size=6),
-    "nsg": st.booleans(), "gz": st.booleans(), "pretty": st.booleans(),
-    "escape": st.booleans(), "sorted": st.booleans(),
+    "tuples": st.lists(tuple_fields, max_size=5),
+    "nsg": st.booleans(), "gz": st.booleans(), "pretty": rarely,
+    "escape": rarely, "sorted": rarely,
 })
 
 
@@ -241,7 +242,7 @@ def _render(spec: dict[str, Any]) -> str:
     return text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blobs=st.lists(blob_spec, min_size=1, max_size=4), question=st.sampled_from(QUESTIONS))
 def test_property_prefilter_equals_full_parse(blobs: list[dict[str, Any]],
                                               question: tuple[str, str]) -> None:
