@@ -163,3 +163,22 @@ def test_help_has_examples() -> None:
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert "--engine" in result.output
+
+
+def test_summary_says_why_files_were_not_parsed() -> None:
+    """Files the pre-filter proved irrelevant are counted apart, so "Read 34 of 137" is
+    explained."""
+    from vnetdoctor.flowlogs.model import ScanSummary
+    from vnetdoctor.report.flowlogs import summary_lines
+
+    summary = ScanSummary(
+        engine="duckdb", files=137, files_read=34, files_skipped=0, files_pruned=0,
+        files_cached=0, bytes_read=238_000_000, tuples=3_500_000, tuples_matched=12,
+        tuples_skipped=0, records_skipped=0, first_seen=None, last_seen=None, seconds=5.2,
+        files_prefiltered=103,
+    )
+    lines = summary_lines(summary, [])
+    assert lines[0].startswith("Read 34 of 137 file(s)")
+    assert lines[1] == (
+        "Files: 103 not parsed: proven to hold no tuple from the source and nothing malformed."
+    )

@@ -61,6 +61,11 @@ def summary_lines(summary: ScanSummary, warnings: Iterable[FlowLogWarning]) -> l
         extra.append(f"{summary.files_pruned} outside --since/--until by their blob path")
     if summary.files_cached:
         extra.append(f"{summary.files_cached} from the Parquet cache")
+    if summary.files_prefiltered:
+        extra.append(
+            f"{summary.files_prefiltered} not parsed: proven to hold no tuple from the source "
+            "and nothing malformed"
+        )
     if extra:
         lines.append("Files: " + "; ".join(extra) + ".")
     counted = list(warnings)
