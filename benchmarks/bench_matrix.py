@@ -1,6 +1,7 @@
 """Benchmark ``vnetdoctor matrix``: the 10,000-VM one-port matrix beside per-pair diagnose.
 
-Run: ``python benchmarks/bench_matrix.py [--vms 10000] [--port 443] [--sample-pairs 1000]``.
+Run: ``python benchmarks/bench_matrix.py [--vms 10000] [--port 443] [--sample-pairs 1000]
+[--firewall]`` (``--firewall``: the hub routes through Azure Firewall, tests/matrix/firewalled.py).
 
 On a synthetic estate (``synthetic.py``), loaded once, in one run:
 
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=443)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-pairs", type=int, default=1000)
+    parser.add_argument("--firewall", action="store_true", help="route the hub via Azure Firewall")
     args = parser.parse_args(argv)
 
     from synthetic import generate_estate  # type: ignore[import-not-found, unused-ignore]
@@ -44,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     from vnetdoctor.runbook.matrix import build_matrix
 
     t0 = time.perf_counter()
-    snapshot = snapshot_from_json(generate_estate(args.vms, seed=args.seed))
+    resources = generate_estate(args.vms, seed=args.seed)
+    if args.firewall:
+        sys.path.insert(0, str(REPO / "tests" / "matrix"))
+        from firewalled import with_firewall  # type: ignore[import-not-found, unused-ignore]
+
+        resources = with_firewall(resources, args.seed)
+    snapshot = snapshot_from_json(resources)
     load_s = time.perf_counter() - t0
     print(f"synthetic estate: {args.vms:,} VMs, generated + loaded in {load_s:.1f} s")
 

@@ -12,8 +12,11 @@ groups' addresses gives each group's *class* for that table, and the real engine
 next-hop lookup) is asked once per distinct class. A cell's key is the tuple of those normalised
 answers plus each side's own state; the cells of one key get one full diagnosis (of the first
 pair that has the key). Groups whose address cannot be classed (no NIC or IP, IPv6, an address
-held by several NICs, a load balancer frontend) key on their identity, and so does everything
-when the estate has Azure Firewalls, whose rules are not classed here: exact, only slower.
+held by several NICs, a load balancer frontend) key on their identity: exact, only slower.
+Azure Firewalls are classed like appliances: an address's class is how it matches every address
+text of every rule (and IP group, and SNAT private range), through the firewall engine's own
+matcher; a destination's class also holds its inbound NSG evaluation, which a firewall that SNATs
+runs with the firewall's address.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import numpy.typing as npt
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint
+from vnetdoctor.engine.firewall import address_match, ordered_collections, private_ranges
 from vnetdoctor.engine.nsg import CompiledRules
-from vnetdoctor.engine.path import Tracer, _Builder
+from vnetdoctor.engine.path import Tracer, _Builder, firewall_interface
 from vnetdoctor.engine.routes import EffectiveNextHopType
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, VirtualMachine
 from vnetdoctor.model.ids import ResourceId
@@ -129,13 +133,11 @@ class LayeredKeys:
         self.ip = np.zeros(n, dtype=np.int64)
         vnets = _Interner()
         self.vnet = np.full(n, -1, dtype=np.int64)
-        exact = bool(snapshot.azure_firewalls)
         lbs = tracer.lbs if snapshot.load_balancers else None
         for g, ep in enumerate(endpoints):
             ip, nic = ep.ip, ep.nic
             if (
-                exact
-                or ip is None
+                ip is None
                 or nic is None
                 or ep.ip_configuration is None
                 or ip.version != 4
@@ -157,6 +159,10 @@ class LayeredKeys:
         self._bounds: dict[tuple[int, str], Ints] = {}
         self._memberships: dict[ResourceId | None, Ints] = {}
         self._membership_ids = _Interner()
+        self._inbound: npt.NDArray[np.int64] | None = None
+        self._vectors: dict[tuple[Any, ...], Ints] = {}
+        self._fw_class: Ints | None = None
+        self._fw_decisions: dict[tuple[int, int], int] = {}
         self._containing = self._vnets_containing()
         appliances = self._appliances()
         state_ids = _Interner()
@@ -170,8 +176,6 @@ class LayeredKeys:
             self._table_key(ep, None if ep.nic is None else ep.nic.primary_ip_configuration)
             for ep in endpoints
         ]
-        self._inbound: npt.NDArray[np.int64] | None = None
-        self._vectors: dict[tuple[Any, ...], Ints] = {}
         self._back: tuple[npt.NDArray[np.int64], Ints] | None = None
 
     # -- per-table classes ----------------------------------------------------------------------
@@ -306,6 +310,7 @@ class LayeredKeys:
         the first route: its VNet, the VNets holding its address, and its class at every
         appliance (NSG layers both ways, and, for a destination, the appliance's route)."""
         columns: list[Ints] = [self.identity, self.vnet, self._containing]
+        columns.extend(self._firewall_columns(role))
         own_nic = [None if ep.nic is None else ep.nic.id for ep in self.endpoints]
         for nic, ipc in appliances:
             for direction in (Direction.INBOUND, Direction.OUTBOUND):
@@ -350,23 +355,134 @@ class LayeredKeys:
             self._inbound = table
         return self._inbound
 
+    def _evaluation(self, g: int, direction: Direction) -> tuple[Any, ...]:
+        """Equal for two groups whose NICs answer every packet alike in ``direction``: the same
+        layers, their own address in the same intervals (admin rules: not shared)."""
+        ep = self.endpoints[g]
+        nic, ipc = ep.nic, ep.ip_configuration
+        if nic is None or ipc is None or ep.ip is None:
+            return (direction, g)
+        compiled, vnet_id, _, shape = self.tracer.nsgs.layers(nic, ipc, direction)
+        local = "source" if direction is Direction.OUTBOUND else "destination"
+        admin = bool(self.snapshot.effective_admin_rules and self.snapshot.admin_rules_for(vnet_id))
+        return (
+            direction,
+            shape,
+            tuple(int(self._bound_index(c, local)[g]) for c in compiled),
+            g if admin or self.special[g] else -1,
+        )
+
+    def _firewall_class(self) -> Ints:
+        """How each group's address matches every address text the Azure Firewalls' rules, IP
+        groups and SNAT private ranges hold, through the firewall engine's own matcher: two
+        addresses of one class are alike to every firewall, as source or destination."""
+        if self._fw_class is not None:
+            return self._fw_class
+        snapshot = self.snapshot
+        tags = self.tracer.nsgs.tags
+
+        def lookup(tag: str) -> Any:
+            return tags.expand(tag, None)
+
+        texts: set[str] = set()
+        for firewall in snapshot.azure_firewalls.values():
+            texts.update(private_ranges(snapshot, firewall))
+            for ordered in ordered_collections(snapshot, firewall)[0]:
+                for rule in ordered.collection.rules:
+                    texts.update(rule.source_addresses)
+                    texts.update(rule.destination_addresses)
+        for group in snapshot.ip_groups.values():
+            texts.update(group.ip_addresses)
+        ordered_texts = sorted(texts)
+        matches = _Interner()
+        column = np.full(self.n, -1, dtype=np.int64)
+        for g, ep in enumerate(self.endpoints):
+            if ep.ip is not None:
+                ip = ep.ip
+                column[g] = matches(
+                    tuple(
+                        (address_match(t, ip, lookup), address_match(t, ip, None))
+                        for t in ordered_texts
+                    )
+                )
+        self._fw_class = np.where(self.special, -2 - np.arange(self.n), column)
+        return self._fw_class
+
+    def _firewall_columns(self, role: str) -> list[Ints]:
+        """What the route walk reads of an end at Azure Firewalls besides the decision (see
+        :meth:`firewall_row`): for a destination, its inbound NSG evaluation (a firewall that
+        SNATs runs it with its own address) and each firewall subnet's route to it. With
+        several firewalls (a packet may cross two), the ends' address classes too."""
+        firewalls = self.snapshot.azure_firewalls
+        if not firewalls:
+            return []
+        columns = [self._firewall_class()] if len(firewalls) > 1 else []
+        if role == "destination":
+            for firewall in firewalls.values():
+                for address in firewall.private_ip_addresses:
+                    nic, ipc = firewall_interface(firewall, address)
+                    columns.append(self.decisions(routing.table_key(nic, ipc), nic, ipc))
+                    columns.append(self._inbound_from(address))
+        return columns
+
+    def _inbound_from(self, source: Any) -> Ints:
+        """Each group's inbound NSG answer to a packet from ``source`` (a firewall that SNATs),
+        asked once per distinct inbound evaluation."""
+        memo: dict[tuple[Any, ...], int] = {}
+        out = np.full(self.n, -1, dtype=np.int64)
+        for g, ep in enumerate(self.endpoints):
+            nic, ipc = ep.nic, ep.ip_configuration
+            if nic is None or ipc is None or ep.ip is None or ep.ip.version != source.version:
+                continue
+            key = self._evaluation(g, Direction.INBOUND)
+            found = memo.get(key)
+            if found is None:
+                scratch = _Builder()
+                self.tracer._nsg(
+                    scratch, nic, ipc, Direction.INBOUND, self.protocol, source, ep.ip, self.port,
+                    "destination",
+                )
+                found = memo[key] = self._nsg_answers(_issue_key(scratch.issues))
+            out[g] = found
+        return out
+
+    def firewall_row(self, i: int) -> Ints:
+        """What the (single) Azure Firewall decides for source ``i`` and each destination,
+        asked of the firewall engine once per pair of address classes."""
+        firewalls = list(self.snapshot.azure_firewalls.values())
+        if len(firewalls) != 1 or self.endpoints[i].ip is None:
+            return np.zeros(self.n, dtype=np.int64)
+        firewall = firewalls[0]
+        classes = self._firewall_class()
+        first, inverse = _classes([classes])
+        src = self.endpoints[i].ip
+        assert src is not None
+        ids = np.empty(len(first), dtype=np.int64)
+        for c, g in enumerate(first.tolist()):
+            dst = self.endpoints[g].ip
+            if dst is None:
+                ids[c] = -1
+                continue
+            key = (int(classes[i]), int(classes[g]))
+            found = self._fw_decisions.get(key)
+            if found is None:
+                d = self.tracer.firewalls.evaluate(
+                    firewall, self.protocol, src, dst, self.port, fqdn=self.tracer.fqdn
+                )
+                found = self._fw_decisions[key] = self._decisions(
+                    (d.access, d.phase, d.resource, d.pointer, d.collection, d.rule, d.action,
+                     d.snat, d.translated_destination, d.translated_port)
+                )
+            ids[c] = found
+        return ids[inverse]
+
     def _nsg_vector(self, g: int, direction: Direction) -> Ints:
         ep = self.endpoints[g]
         nic, ipc = ep.nic, ep.ip_configuration
         if nic is None or ipc is None or ep.ip is None:
             return np.full(self.n, -1, dtype=np.int64)
         side = "destination" if direction is Direction.OUTBOUND else "source"
-        compiled, vnet_id, _, shape = self.tracer.nsgs.layers(nic, ipc, direction)
-        # Two NICs with the same layers whose own address falls in the same intervals answer
-        # every packet alike: one vector serves both.
-        local = "source" if side == "destination" else "destination"
-        admin = bool(self.snapshot.effective_admin_rules and self.snapshot.admin_rules_for(vnet_id))
-        key = (
-            direction,
-            shape,
-            tuple(int(self._bound_index(c, local)[g]) for c in compiled),
-            g if admin or self.special[g] else -1,
-        )
+        key = self._evaluation(g, direction)
         found = self._vectors.get(key)
         if found is not None:
             return found

@@ -233,6 +233,27 @@ def _loop(
     )
 
 
+def firewall_interface(
+    firewall: AzureFirewall, ip: IPAddress
+) -> tuple[NetworkInterface, IpConfiguration]:
+    """An Azure Firewall as the interface packets leave it by: ``ip`` in AzureFirewallSubnet,
+    forwarding (the firewall has no NIC resource; its subnet's routes apply)."""
+    ipc = IpConfiguration(
+        id=ResourceId(f"{firewall.id}/ipConfigurations/next-hop"),
+        name="next-hop",
+        private_ip_address=ip,
+        subnet=firewall.subnet,
+        primary=True,
+    )
+    nic = NetworkInterface(
+        id=ResourceId(f"{firewall.id}/networkInterfaces/next-hop"),
+        name=firewall.name,
+        ip_configurations=(ipc,),
+        enable_ip_forwarding=True,
+    )
+    return nic, ipc
+
+
 class Tracer:
     """Traces packets through one snapshot; engines and route tables are shared between traces."""
 
@@ -1663,19 +1684,7 @@ class Tracer:
                 resource=str(firewall.id),
             )
             return None
-        ipc = IpConfiguration(
-            id=ResourceId(f"{firewall.id}/ipConfigurations/next-hop"),
-            name="next-hop",
-            private_ip_address=fw_ip,
-            subnet=firewall.subnet,
-            primary=True,
-        )
-        nic = NetworkInterface(
-            id=ResourceId(f"{firewall.id}/networkInterfaces/next-hop"),
-            name=firewall.name,
-            ip_configurations=(ipc,),
-            enable_ip_forwarding=True,
-        )
+        nic, ipc = firewall_interface(firewall, fw_ip)
         new_src = fw_ip if decision.access is Verdict.ALLOW and decision.snat else src_ip
         return nic, ipc, new_src
 

@@ -36,7 +36,7 @@ from vnetdoctor.engine.matrix import (
 from vnetdoctor.engine.matrix import (
     build_matrix as group_matrix,
 )
-from vnetdoctor.engine.nsg import engine_for
+from vnetdoctor.engine.nsg import Verdict, engine_for
 from vnetdoctor.engine.path import Outcome, Tracer
 from vnetdoctor.model.net import Protocol
 from vnetdoctor.model.snapshot import Snapshot
@@ -151,7 +151,11 @@ class _Composer:
         diagnosis, ctx, ends = self._diagnose(i, j)
         trace = ctx.trace
         issues = [x for x in trace.issues if (x.step or CODES[x.code].step) == _NSG_STEP]
-        delivered = trace.outcome is Outcome.DELIVERED
+        # A firewall that SNATs hands the destination's NSGs its own address, not the source's:
+        # their answer is then the walk's (the walk's key holds the destination's inbound
+        # evaluation), not the cell's inbound answer.
+        snat = any(d.snat and d.access is Verdict.ALLOW for d in trace.firewalls)
+        delivered = trace.outcome is Outcome.DELIVERED and not snat
         first = len(self._nsg(out))
         last = len(issues) - (len(self._nsg(inbound)) if delivered else 0)
         findings = diagnosis.steps[_NSG_STEP - 1].findings
@@ -203,12 +207,19 @@ class _Composer:
             out, forward, inbound, back = keys.row(i)
             # The route walk: from i's VNet and classes, by the first route, to j's side.
             on_own = np.where(np.isin(forward, source_bound), i, -1)
-            first_w, inv_w = _unique_rows([forward, keys.column_walk, on_own])
+            firewall = keys.firewall_row(i)
+            first_w, inv_w = _unique_rows([forward, keys.column_walk, on_own, firewall])
             row_walk = int(keys.row_walk[i])
             lut = np.fromiter(
                 (
                     self._walks.setdefault(
-                        (row_walk, int(forward[j]), int(keys.column_walk[j]), int(on_own[j])),
+                        (
+                            row_walk,
+                            int(forward[j]),
+                            int(keys.column_walk[j]),
+                            int(on_own[j]),
+                            int(firewall[j]),
+                        ),
                         len(self._walks),
                     )
                     for j in first_w.tolist()
