@@ -148,3 +148,48 @@ def vm(
             "statuses": [{"code": "ProvisioningState/succeeded"}, {"code": f"PowerState/{power}"}]
         }
     return body
+
+
+_NETWORK_MANAGER = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers"
+    "/Microsoft.Network/networkManagers/testNetworkManager"
+)
+_NETWORK_GROUP = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroup/myResourceGroup/providers"
+    "/Microsoft.Network/networkManagers/testNetworkManager/networkGroups/group1"
+)
+
+
+def admin_rule_example() -> dict[str, Any]:
+    """The ``value`` item of Azure's REST spec example NetworkManagerEffectiveSecurityAdminRules
+    List.json (2023-09-01): an admin rule denying TCP 22 inbound from anywhere (a fresh copy)."""
+    return {
+        "id": f"{_NETWORK_MANAGER}/securityAdminConfigurations/myTestSecurityConfig"
+        "/ruleCollections/testRuleCollection/rules/SampleAdminRule",
+        "configurationDescription": "SampleDescription",
+        "ruleCollectionDescription": "SampleRuleCollectionDescription",
+        "ruleCollectionAppliesToGroups": [{"networkGroupId": _NETWORK_GROUP}],
+        "kind": "Default",
+        "properties": {
+            "description": "Sample Admin Rule",
+            "flag": "AllowVnetInbound",
+            "protocol": "Tcp",
+            "sources": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
+            "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
+            "sourcePortRanges": ["0-65535"],
+            "destinationPortRanges": ["22"],
+            "direction": "Inbound",
+            "access": "Deny",
+            "priority": 1,
+            "provisioningState": "Succeeded",
+        },
+        "ruleGroups": [
+            {
+                "id": _NETWORK_GROUP,
+                "properties": {
+                    "description": "A group for all test Virtual Networks",
+                    "provisioningState": "Succeeded",
+                },
+            }
+        ],
+    }

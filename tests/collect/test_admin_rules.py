@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import admin_rule_example
 
 from collect.conftest import (
     CLI_WATCHER,
@@ -41,44 +42,7 @@ NM = (
     "/Microsoft.Network/networkManagers/testNetworkManager"
 )
 # The value item of the spec example, verbatim but for the rule's name.
-SPEC_RULE: dict[str, Any] = {
-    "id": f"{NM}/securityAdminConfigurations/myTestSecurityConfig/ruleCollections"
-    "/testRuleCollection/rules/SampleAdminRule",
-    "configurationDescription": "SampleDescription",
-    "ruleCollectionDescription": "SampleRuleCollectionDescription",
-    "ruleCollectionAppliesToGroups": [
-        {
-            "networkGroupId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroup"
-            "/myResourceGroup/providers/Microsoft.Network/networkManagers/testNetworkManager"
-            "/networkGroups/group1"
-        }
-    ],
-    "kind": "Default",
-    "properties": {
-        "description": "Sample Admin Rule",
-        "flag": "AllowVnetInbound",
-        "protocol": "Tcp",
-        "sources": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "sourcePortRanges": ["0-65535"],
-        "destinationPortRanges": ["22"],
-        "direction": "Inbound",
-        "access": "Deny",
-        "priority": 1,
-        "provisioningState": "Succeeded",
-    },
-    "ruleGroups": [
-        {
-            "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroup"
-            "/myResourceGroup/providers/Microsoft.Network/networkManagers/testNetworkManager"
-            "/networkGroups/group1",
-            "properties": {
-                "description": "A group for all test Virtual Networks",
-                "provisioningState": "Succeeded",
-            },
-        }
-    ],
-}
+SPEC_RULE: dict[str, Any] = admin_rule_example()
 
 
 def spec_rule(name: str, port: str, priority: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import admin_rule_example
 
 from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose
@@ -29,28 +30,7 @@ NM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkMana
 ip = ipaddress.ip_address
 
 # The literal response of NetworkManagerEffectiveSecurityAdminRulesList.json (2023-09-01, S123).
-SPEC_EXAMPLE: dict[str, Any] = {
-    "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup"
-    "/providers/Microsoft.Network/networkManagers/testNetworkManager/securityAdminConfigurations"
-    "/myTestSecurityConfig/ruleCollections/testRuleCollection/rules/SampleAdminRule",
-    "configurationDescription": "SampleDescription",
-    "ruleCollectionDescription": "SampleRuleCollectionDescription",
-    "ruleCollectionAppliesToGroups": [{"networkGroupId": "group1"}],
-    "kind": "Default",
-    "properties": {
-        "description": "Sample Admin Rule",
-        "flag": "AllowVnetInbound",
-        "protocol": "Tcp",
-        "sources": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "sourcePortRanges": ["0-65535"],
-        "destinationPortRanges": ["22"],
-        "direction": "Inbound",
-        "access": "Deny",
-        "priority": 1,
-        "provisioningState": "Succeeded",
-    },
-}
+SPEC_EXAMPLE: dict[str, Any] = admin_rule_example()
 
 
 def _envelope(vnet: str, rules: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import admin_rule_example
 
 from vnetdoctor import load_sample
 from vnetdoctor.errors import SnapshotParseError
@@ -24,33 +25,7 @@ from vnetdoctor.model.security import Direction
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 VNET = f"{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/virtualNetworks/vnet1"
-RULE: dict[str, Any] = {
-    "id": f"{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/networkManagers"
-    "/testNetworkManager/securityAdminConfigurations/myTestSecurityConfig/ruleCollections"
-    "/testRuleCollection/rules/SampleAdminRule",
-    "configurationDescription": "SampleDescription",
-    "ruleCollectionDescription": "SampleRuleCollectionDescription",
-    "ruleCollectionAppliesToGroups": [
-        {
-            "networkGroupId": f"{SUB}/resourceGroup/myResourceGroup/providers/Microsoft.Network"
-            "/networkManagers/testNetworkManager/networkGroups/group1"
-        }
-    ],
-    "kind": "Default",
-    "properties": {
-        "description": "Sample Admin Rule",
-        "flag": "AllowVnetInbound",
-        "protocol": "Tcp",
-        "sources": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "destinations": [{"addressPrefixType": "IPPrefix", "addressPrefix": "*"}],
-        "sourcePortRanges": ["0-65535"],
-        "destinationPortRanges": ["22"],
-        "direction": "Inbound",
-        "access": "Deny",
-        "priority": 1,
-        "provisioningState": "Succeeded",
-    },
-}
+RULE: dict[str, Any] = admin_rule_example()
 VNET_BODY: dict[str, Any] = {
     "id": VNET,
     "name": "vnet1",
