@@ -115,13 +115,7 @@ def _text(result: Any, buf: io.StringIO, safe: Any) -> None:
             reasons = f"  {'; '.join(c.reasons)}" if c.reasons else ""
             buf.write(f"{safe(a)} -> {safe(b)}: {c.verdict}{safe(reasons)}\n")
         return
-    cells, table = result.answers()
-    sizes = [len(g.members) for g in result.groups]
-    pairs = [0] * len(cells)
-    for i, row in enumerate(table):
-        for j, k in enumerate(row):
-            if k >= 0:
-                pairs[k] += sizes[i] * (sizes[j] - 1 if i == j else sizes[j])
+    cells, pairs = result.answer_counts()
     order = sorted(range(len(cells)), key=lambda k: -pairs[k])
     buf.write(f"{len(cells)} distinct answers; the {min(len(cells), 40)} most common:\n")
     for k in order[:40]:

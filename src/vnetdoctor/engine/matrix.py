@@ -364,19 +364,28 @@ class Matrix:
                 out[c.verdict] = out.get(c.verdict, 0) + n
         return out
 
-    def _table_counts(self) -> dict[str, int]:
+    def answer_counts(self) -> tuple[list[Cell], list[int]]:
+        """Each distinct cell once, with how many VM pairs get it."""
         import numpy as np
 
+        n = len(self.groups)
+        if self._table is not None:
+            cells, table = list(self._distinct), np.asarray(self._table, dtype=np.int64)
+        else:
+            cells, rows = self.answers()
+            table = np.asarray(rows, dtype=np.int64).reshape(n, n)
         sizes = np.array([len(g.members) for g in self.groups], dtype=np.int64)
         weights = np.outer(sizes, sizes)
         np.fill_diagonal(weights, sizes * (sizes - 1))
-        table = self._table
         valid = table >= 0
-        per_cell = np.bincount(table[valid], weights=weights[valid], minlength=len(self._distinct))
+        per_cell = np.bincount(table[valid], weights=weights[valid], minlength=len(cells))
+        return cells, [int(x) for x in per_cell.tolist()]
+
+    def _table_counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for cell, n in zip(self._distinct, per_cell.tolist(), strict=True):
+        for cell, n in zip(*self.answer_counts(), strict=True):
             if n:
-                out[cell.verdict] = out.get(cell.verdict, 0) + int(n)
+                out[cell.verdict] = out.get(cell.verdict, 0) + n
         return out
 
     def answers(self) -> tuple[list[Cell], list[list[int]]]:
