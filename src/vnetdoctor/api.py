@@ -62,8 +62,7 @@ def diagnose(
     src = resolve_endpoint(snapshot, source)
     dst = resolve_endpoint(snapshot, destination)
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
-    for name in guest or {}:
-        _check_guest_name(snapshot, name)
+    check_guest_names(snapshot, guest or {})
     folded = {k.casefold(): v for k, v in (guest or {}).items()}
     # The tracer reads guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(
@@ -76,6 +75,12 @@ def diagnose(
     )
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))
+
+
+def check_guest_names(snapshot: Snapshot, guest: Mapping[str, Any]) -> None:
+    """Refuse guest evidence given for a name that is no VM of the snapshot."""
+    for name in guest:
+        _check_guest_name(snapshot, name)
 
 
 def _check_guest_name(snapshot: Snapshot, name: str) -> None:

@@ -268,3 +268,49 @@ def test_composed_matrix_equals_the_plain_one_through_azure_firewall(
     for i in range(n):
         for j in range(n):
             assert composed.group_cell(i, j) == plain.group_cell(i, j), (i, j)
+
+
+def test_guest_evidence_counts_in_every_cell_of_its_vm(sample: Snapshot) -> None:
+    """With the sample's guest evidence (an appliance's included), every pair equals its own
+    diagnosis given the same evidence; a VM with evidence is a group of its own."""
+    from vnetdoctor.api import load_guest
+
+    root = sample_path() / "guest"
+    guest = {d.name: load_guest([d]) for d in sorted(root.iterdir()) if d.is_dir()}
+    vms = {v.name: v for v in sample.virtual_machines.values()}
+    for port in (5432, 443):
+        m = build_matrix(sample, port, guest=guest)
+        for name in guest:
+            if name in m.vms:
+                assert m.groups[m.group_of[name]].members == (name,)
+        for a in m.vms:
+            for b in m.vms:
+                if a == b:
+                    continue
+                direct = signature(
+                    diagnose(sample, str(vms[a].id), str(vms[b].id), port, guest=guest),
+                    sample,
+                    vms[a],
+                    vms[b],
+                )
+                assert m.cell(a, b) == direct, (a, b, port)
+    counts = build_matrix(sample, 5432, guest=guest).counts()
+    assert counts != build_matrix(sample, 5432).counts()  # the evidence changed answers
+
+
+def test_cli_guest_option() -> None:
+    code, out = _run(
+        ["matrix", "--sample", "--port", "5432", "--vms", "vm-db-0*", "-o", "csv",
+         "--guest", "vm-db-02=guest/vm-db-02"]
+    )
+    assert code == 0
+    rows = {(r["source"], r["destination"]): r for r in csv.DictReader(io.StringIO(out))}
+    assert rows[("vm-db-01", "vm-db-02")]["verdict"] == "blocked"
+    assert "GUEST_FIREWALL_DENY" in rows[("vm-db-01", "vm-db-02")]["reasons"]
+
+
+def test_guest_evidence_for_an_unknown_vm_is_refused(sample: Snapshot) -> None:
+    from vnetdoctor.errors import UsageError
+
+    with pytest.raises(UsageError, match="no VM of that name"):
+        build_matrix(sample, 22, guest={"vm-nope": object()})

@@ -18,7 +18,7 @@ from vnetdoctor.errors import UsageError
 from vnetdoctor.report.output import OutputFormat, emit
 
 
-def _guest_pairs(values: tuple[str, ...], base: Path | None) -> dict[str, list[Path]]:
+def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Path]]:
     """``VM=PATH`` options -> paths per VM; a relative path is looked up beside the sample too."""
     out: dict[str, list[Path]] = {}
     for value in values:
@@ -183,7 +183,7 @@ def diagnose(
         snapshot = open_snapshot(snapshots, sample)
     base = sample_path(sample) if sample else None
     evidence: dict[str, Any] = {
-        name: load_guest(paths) for name, paths in _guest_pairs(guest, base).items()
+        name: load_guest(paths) for name, paths in guest_paths(guest, base).items()
     }
     tags = None
     if service_tags is not None:

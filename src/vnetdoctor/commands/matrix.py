@@ -26,6 +26,13 @@ _TEXT_PAIRS = 10_000  # VM pairs listed one by one in text output
 )
 @click.option("--vms", "vms", metavar="GLOB", help="Only VMs whose name matches GLOB.")
 @click.option(
+    "--guest",
+    "guest",
+    multiple=True,
+    metavar="VM=PATH",
+    help="Guest evidence for a VM, as for diagnose (repeatable): its cells use it.",
+)
+@click.option(
     "-o",
     "--output",
     "output",
@@ -48,6 +55,7 @@ def matrix(
     port: int | None,
     protocol: str,
     vms: str | None,
+    guest: tuple[str, ...],
     output: str,
     out_file: Path | None,
 ) -> None:
@@ -56,8 +64,8 @@ def matrix(
     VMs whose context (subnet, NSGs, ASGs, routes, state, and where their IPs fall among the
     prefixes of the estate) is identical are grouped; each cell is then composed from parts
     (the NSG answers, the route walk, the return route, each end's state) that are each
-    diagnosed once, so 10,000 VMs take seconds, not hours. Guest evidence is not used: without
-    it, a pair that nothing blocks is inconclusive.
+    diagnosed once, so 10,000 VMs take seconds, not hours. Without guest evidence (--guest), a
+    pair that nothing blocks is inconclusive.
 
     \b
     -o json: groups, each distinct answer once, and table[source group][destination group].
@@ -68,13 +76,19 @@ def matrix(
       vnetdoctor matrix --sample --port 443
       vnetdoctor matrix --sample --port 5432 --vms 'vm-*' -o csv
       vnetdoctor matrix -s estate.json --port 22 -o html --out matrix.html
+      vnetdoctor matrix --sample --port 5432 --vms 'vm-*' --guest vm-db-02=guest/vm-db-02
     """
+    from vnetdoctor.api import load_guest
+    from vnetdoctor.commands.diagnose import guest_paths
     from vnetdoctor.report.html import render_matrix_html
     from vnetdoctor.report.output import encode_json, safe
     from vnetdoctor.runbook.matrix import build_matrix
+    from vnetdoctor.samples import sample_path
 
     snapshot = open_snapshot(snapshots, sample)
-    result = build_matrix(snapshot, port, protocol, vms)
+    base = sample_path(sample) if sample else None
+    evidence = {name: load_guest(paths) for name, paths in guest_paths(guest, base).items()}
+    result = build_matrix(snapshot, port, protocol, vms, guest=evidence)
     if not result.vms:
         from vnetdoctor.errors import UsageError
 

@@ -122,6 +122,8 @@ class LayeredKeys:
         states: Sequence[tuple[Any, ...]],
         protocol: Protocol,
         port: int | None,
+        *,
+        own: Sequence[bool] = (),
     ) -> None:
         self.snapshot = snapshot
         self.tracer = tracer
@@ -137,7 +139,8 @@ class LayeredKeys:
         for g, ep in enumerate(endpoints):
             ip, nic = ep.ip, ep.nic
             if (
-                ip is None
+                (g < len(own) and own[g])
+                or ip is None
                 or nic is None
                 or ep.ip_configuration is None
                 or ip.version != 4

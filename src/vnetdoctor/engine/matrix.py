@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,6 +290,8 @@ class Matrix:
         # After :meth:`compute_all`: a cell id per ordered group pair (-1: none) and the cells.
         self._table: Any = None
         self._distinct: list[Cell] = []
+        # Guest evidence by VM name (case-folded); each VM with evidence is a group of its own.
+        self.guest: Mapping[str, Any] = {}
 
     def group_cell(self, i: int, j: int) -> Cell | None:
         """The cell for any member of group ``i`` to any *other* member of group ``j``."""
@@ -458,17 +460,26 @@ def build_matrix(
     vms: str | None = None,
     *,
     compute: bool = True,
+    guest: Mapping[str, Any] | None = None,
 ) -> Matrix:
     """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell.
 
     ``diagnose`` is :func:`vnetdoctor.api.diagnose` (passed in: the engine does not import the
     runbook): ``diagnose(snapshot, source_id, destination_id, port, protocol) -> Diagnosis``.
+    ``guest`` maps VM names to guest evidence (see :func:`vnetdoctor.api.load_guest`): a VM with
+    evidence is a group of its own, since what its guest says is its alone.
     """
     chosen = select_vms(snapshot, vms)
     index = _PrefixIndex(snapshot, _PROTOCOLS.get(protocol.casefold()), port)
+    evidence = {k.casefold(): v for k, v in (guest or {}).items()}
     keyed: dict[tuple[Any, ...], list[str]] = {}
     for vm in chosen:
-        keyed.setdefault(vm_context(snapshot, vm, index), []).append(vm.name)
+        context = (
+            ("guest", vm.name.casefold())
+            if vm.name.casefold() in evidence
+            else vm_context(snapshot, vm, index)
+        )
+        keyed.setdefault(context, []).append(vm.name)
     by_name = {vm.name: vm for vm in chosen}
     groups = [
         Group(i, tuple(m), k, _vnet_name(snapshot, by_name[m[0]]))
@@ -477,10 +488,11 @@ def build_matrix(
     group_of = {name: g.index for g in groups for name in g.members}
 
     def run(src: VirtualMachine, dst: VirtualMachine) -> Cell:
-        result = diagnose(snapshot, str(src.id), str(dst.id), port, protocol)
+        result = diagnose(snapshot, str(src.id), str(dst.id), port, protocol, guest=evidence)
         return signature(result, snapshot, src, dst)
 
     matrix = Matrix(chosen, groups, group_of, run, port, protocol)
+    matrix.guest = evidence
     if compute:
         matrix.compute_all()
     return matrix
@@ -498,4 +510,6 @@ def layered_keys(
     endpoints = [resolve_endpoint(snapshot, str(vm.id)) for vm in reps]
     states = [local_state(snapshot, vm) for vm in reps]
     proto = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
-    return LayeredKeys(snapshot, tracer, endpoints, states, proto, matrix.port)
+    # A VM with guest evidence: every cell it is an end of is its own (its guest decides).
+    own = [vm.name.casefold() in matrix.guest for vm in reps]
+    return LayeredKeys(snapshot, tracer, endpoints, states, proto, matrix.port, own=own)

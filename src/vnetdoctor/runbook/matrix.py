@@ -1,8 +1,7 @@
 """The reachability matrix, each cell composed from parts that are each diagnosed once.
 
-A cell's answer is the nine steps' statuses and findings. Given no guest evidence, each step
-depends on few parts of the pair (:mod:`vnetdoctor.engine.equivalence` computes them, vectorised,
-for every group pair):
+A cell's answer is the nine steps' statuses and findings. Each step depends on few parts of the
+pair (:mod:`vnetdoctor.engine.equivalence` computes them, vectorised, for every group pair):
 
 * step 1 on each end's own state (and, for an address held twice, on the route walk);
 * step 2 on the source's outbound NSG answer, the route walk, the destination's inbound NSG
@@ -12,13 +11,17 @@ for every group pair):
   too when the port is SMB's.
 
 So each part is read off one real diagnosis (of the first pair that has it), and a cell is the
-concatenation of its parts, its verdict the runner's rule over the step statuses.
+concatenation of its parts, its verdict the runner's rule over the step statuses. A VM with guest
+evidence is a group of its own whose cells share nothing with others (its guest answers steps
+1, 3, 4 and 8 for its own flows); an appliance's or a backend's evidence reaches every cell
+through the real diagnoses.
 ``tests/matrix`` checks composed cells against per-pair ``diagnose`` (1,000 random pairs of the
 10,000-VM synthetic estate, every pair of the sample).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -60,12 +63,15 @@ def build_matrix(
     vms: str | None = None,
     *,
     compute: bool = True,
+    guest: Mapping[str, Any] | None = None,
 ) -> Matrix:
     """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell
-    by composition (see the module doc)."""
-    from vnetdoctor.api import diagnose
+    by composition (see the module doc). ``guest`` maps VM names to guest evidence (see
+    :func:`vnetdoctor.api.load_guest`); a name that is no VM of the snapshot is refused."""
+    from vnetdoctor.api import check_guest_names, diagnose
 
-    matrix = group_matrix(snapshot, diagnose, port, protocol, vms, compute=False)
+    check_guest_names(snapshot, guest or {})
+    matrix = group_matrix(snapshot, diagnose, port, protocol, vms, compute=False, guest=guest)
     if compute:
         _Composer(snapshot, matrix).fill()
     return matrix
@@ -76,7 +82,7 @@ class _Composer:
         self.snapshot = snapshot
         self.matrix = matrix
         self.protocol = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
-        self.tracer = Tracer(snapshot, engine_for(snapshot))
+        self.tracer = Tracer(snapshot, engine_for(snapshot), guest=matrix.guest)
         self.keys = layered_keys(snapshot, matrix, self.tracer)
         self.smb = matrix.port == SMB_PORT and self.protocol is Protocol.TCP
         self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Any]] = {}
@@ -103,7 +109,7 @@ class _Composer:
                 protocol=self.protocol,
                 port=self.matrix.port,
             )
-            ctx = DiagnosisContext(self.snapshot, query, self.tracer)
+            ctx = DiagnosisContext(self.snapshot, query, self.tracer, self.matrix.guest)
             found = (run(ctx), ctx, endpoint_ends(self.snapshot, src_vm, dst_vm))
             self._diagnoses[(i, j)] = found
         return found
