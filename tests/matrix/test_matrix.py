@@ -309,6 +309,21 @@ def test_cli_guest_option() -> None:
     assert "GUEST_FIREWALL_DENY" in rows[("vm-db-01", "vm-db-02")]["reasons"]
 
 
+def test_classic_vms_in_scope_are_named_as_not_covered(sample: Snapshot) -> None:
+    """The matrix covers ARM VMs; the sample's classic VMs are named, never silently left out."""
+    classic = sorted(v.name for v in sample.classic_virtual_machines.values())
+    assert classic
+    m = build_matrix(sample, 22)
+    assert m.excluded == tuple(classic)
+    assert not set(classic) & set(m.vms)
+    code, out = _run(["matrix", "--sample", "--port", "22", "-o", "json"])
+    assert code == 0
+    assert [x["vm"] for x in json.loads(out)["notCovered"]] == classic
+    code, out = _run(["matrix", "--sample", "--port", "22", "--vms", "vm-web-*"])
+    assert "Not covered" not in out
+    assert build_matrix(sample, 22, vms="vm-web-*").excluded == ()
+
+
 def test_guest_evidence_for_an_unknown_vm_is_refused(sample: Snapshot) -> None:
     from vnetdoctor.errors import UsageError
 

@@ -123,6 +123,11 @@ def _text(result: Any, buf: io.StringIO, safe: Any) -> None:
         + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no VM pair")
         + "\n"
     )
+    if result.excluded:
+        buf.write(
+            f"Not covered: {len(result.excluded)} classic VM(s) "
+            f"({safe(', '.join(result.excluded))}); ask diagnose about them.\n"
+        )
     n = len(result.vms)
     if n * (n - 1) <= _TEXT_PAIRS:
         for a, b, c in result.pairs():

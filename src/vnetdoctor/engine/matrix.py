@@ -292,6 +292,8 @@ class Matrix:
         self._distinct: list[Cell] = []
         # Guest evidence by VM name (case-folded); each VM with evidence is a group of its own.
         self.guest: Mapping[str, Any] = {}
+        # VMs in scope the matrix does not cover (classic VMs), named in every output.
+        self.excluded: tuple[str, ...] = ()
 
     def group_cell(self, i: int, j: int) -> Cell | None:
         """The cell for any member of group ``i`` to any *other* member of group ``j``."""
@@ -425,6 +427,7 @@ class Matrix:
             "vms": len(self.vms),
             "counts": self.counts(),
             "diagnosed": self.diagnosed,
+            "notCovered": [{"vm": name, "reason": "classic VM"} for name in self.excluded],
             "groups": [{"group": g.index, "members": list(g.members)} for g in self.groups],
             "cells": [{"cell": k, **c.to_json()} for k, c in enumerate(cells)],
             "table": table,
@@ -437,6 +440,16 @@ def select_vms(snapshot: Snapshot, pattern: str | None) -> list[VirtualMachine]:
         pat = pattern.casefold()
         vms = [v for v in vms if fnmatch.fnmatchcase(v.name.casefold(), pat)]
     return vms
+
+
+def classic_in_scope(snapshot: Snapshot, pattern: str | None) -> tuple[str, ...]:
+    """Classic VMs the glob selects: the matrix does not cover them (``diagnose`` does), and
+    says so rather than leave them out unsaid."""
+    names = sorted((v.name for v in snapshot.classic_virtual_machines.values()), key=str.casefold)
+    if pattern:
+        pat = pattern.casefold()
+        names = [n for n in names if fnmatch.fnmatchcase(n.casefold(), pat)]
+    return tuple(names)
 
 
 DiagnoseFn = Callable[..., Any]
@@ -493,6 +506,7 @@ def build_matrix(
 
     matrix = Matrix(chosen, groups, group_of, run, port, protocol)
     matrix.guest = evidence
+    matrix.excluded = classic_in_scope(snapshot, vms)
     if compute:
         matrix.compute_all()
     return matrix

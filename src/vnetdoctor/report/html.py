@@ -433,6 +433,11 @@ def render_matrix_html(
         f"<p>{len(matrix.groups)} groups of equivalent VMs; {matrix.diagnosed} representative "
         "diagnoses. Rows are sources, columns destinations; hover a cell for the reason.</p>",
     ]
+    if matrix.excluded:
+        body.append(
+            f"<p>Not covered: {len(matrix.excluded)} classic VM(s) "
+            f"({_e(', '.join(matrix.excluded))}); ask <code>diagnose</code> about them.</p>"
+        )
     by_vm = len(matrix.vms) <= max_vms
     if not by_vm and len(matrix.groups) > max_groups:
         body.append(
