@@ -35,11 +35,11 @@ from vnetdoctor.engine.path import Tracer, _Builder, firewall_interface
 from vnetdoctor.engine.routes import EffectiveNextHopType
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, VirtualMachine
 from vnetdoctor.model.ids import ResourceId
-from vnetdoctor.model.net import Protocol
+from vnetdoctor.model.net import IPAddress, Protocol
 from vnetdoctor.model.security import Direction
 from vnetdoctor.model.snapshot import Snapshot
 
-__all__ = ["LayeredKeys"]
+__all__ = ["Interner", "LayeredKeys"]
 
 # Next hops after which the trace reads the source's own outbound setup (SNAT, egress).
 _SOURCE_BOUND = frozenset({EffectiveNextHopType.INTERNET})
@@ -47,16 +47,18 @@ _SOURCE_BOUND = frozenset({EffectiveNextHopType.INTERNET})
 Ints = npt.NDArray[np.int64]
 
 
-class _Interner:
-    """Small dense ids for hashable values."""
+class Interner:
+    """Small dense ids for hashable values; ``values[id]`` gives the value back."""
 
     def __init__(self) -> None:
         self.ids: dict[Any, int] = {}
+        self.values: list[Any] = []
 
     def __call__(self, value: Any) -> int:
         found = self.ids.get(value)
         if found is None:
-            found = self.ids[value] = len(self.ids)
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
         return found
 
 
@@ -133,7 +135,7 @@ class LayeredKeys:
         n = self.n = len(endpoints)
         self.special = np.zeros(n, dtype=bool)
         self.ip = np.zeros(n, dtype=np.int64)
-        vnets = _Interner()
+        vnets = Interner()
         self.vnet = np.full(n, -1, dtype=np.int64)
         lbs = tracer.lbs if snapshot.load_balancers else None
         for g, ep in enumerate(endpoints):
@@ -153,22 +155,21 @@ class LayeredKeys:
             vnet = snapshot.subnet_vnet(ep.ip_configuration.subnet)
             self.vnet[g] = vnets(None if vnet is None else vnet.id)
         self.identity = np.where(self.special, np.arange(n, dtype=np.int64), -1)
-        self._decisions = _Interner()
+        self._decisions = Interner()
         # Decisions whose outcome depends on the source's own setup (its outbound SNAT).
         self.source_bound: set[int] = set()
-        self._nsg_answers = _Interner()
-        self._answer_list: list[tuple[Any, ...]] = []
+        self._nsg_answers = Interner()
         self._tables: dict[routing.TableKey, Ints] = {}
         self._bounds: dict[tuple[int, str], Ints] = {}
         self._memberships: dict[ResourceId | None, Ints] = {}
-        self._membership_ids = _Interner()
+        self._membership_ids = Interner()
         self._inbound: npt.NDArray[np.int64] | None = None
         self._vectors: dict[tuple[Any, ...], Ints] = {}
         self._fw_class: Ints | None = None
         self._fw_decisions: dict[tuple[int, int], int] = {}
         self._containing = self._vnets_containing()
         appliances = self._appliances()
-        state_ids = _Interner()
+        state_ids = Interner()
         # The VM's own state, for the runbook's per-end checks (step 1).
         self.state = np.fromiter((state_ids(s) for s in states), dtype=np.int64, count=n)
         # Everything the route walk reads of each end besides the route from the source.
@@ -277,7 +278,7 @@ class LayeredKeys:
 
     def _vnets_containing(self) -> Ints:
         """For each group, the set of VNets whose address space holds its address (interned)."""
-        ids = _Interner()
+        ids = Interner()
         spaces = [
             (vnet.id, [p for p in vnet.address_prefixes if p.version == 4])
             for vnet in self.snapshot.virtual_networks.values()
@@ -332,17 +333,13 @@ class LayeredKeys:
         nic: NetworkInterface,
         ipc: IpConfiguration,
         direction: Direction,
-        src: Endpoint,
-        dst: Endpoint,
+        src: IPAddress,
+        dst: IPAddress,
         role: str,
     ) -> int:
-        assert src.ip is not None
-        assert dst.ip is not None
+        """The trace's own NSG step, alone: the id of the issues it raises."""
         scratch = _Builder()
-        # The trace's own NSG step, alone.
-        self.tracer._nsg(
-            scratch, nic, ipc, direction, self.protocol, src.ip, dst.ip, self.port, role
-        )
+        self.tracer._nsg(scratch, nic, ipc, direction, self.protocol, src, dst, self.port, role)
         return self._nsg_answers(_issue_key(scratch.issues))
 
     def outbound(self, i: int) -> Ints:
@@ -397,7 +394,7 @@ class LayeredKeys:
         for group in snapshot.ip_groups.values():
             texts.update(group.ip_addresses)
         ordered_texts = sorted(texts)
-        matches = _Interner()
+        matches = Interner()
         column = np.full(self.n, -1, dtype=np.int64)
         for g, ep in enumerate(self.endpoints):
             if ep.ip is not None:
@@ -440,12 +437,9 @@ class LayeredKeys:
             key = self._evaluation(g, Direction.INBOUND)
             found = memo.get(key)
             if found is None:
-                scratch = _Builder()
-                self.tracer._nsg(
-                    scratch, nic, ipc, Direction.INBOUND, self.protocol, source, ep.ip, self.port,
-                    "destination",
+                found = memo[key] = self._nsg_answer(
+                    nic, ipc, Direction.INBOUND, source, ep.ip, "destination"
                 )
-                found = memo[key] = self._nsg_answers(_issue_key(scratch.issues))
             out[g] = found
         return out
 
@@ -498,9 +492,9 @@ class LayeredKeys:
                 answers[c] = -1
                 continue
             if direction is Direction.OUTBOUND:
-                answers[c] = self._nsg_answer(nic, ipc, direction, ep, far, "source")
+                answers[c] = self._nsg_answer(nic, ipc, direction, ep.ip, far.ip, "source")
             else:
-                answers[c] = self._nsg_answer(nic, ipc, direction, far, ep, "destination")
+                answers[c] = self._nsg_answer(nic, ipc, direction, far.ip, ep.ip, "destination")
         found = self._vectors[key] = answers[inverse]
         return found
 
@@ -515,12 +509,8 @@ class LayeredKeys:
 
     def nsg_issues(self, answer: int) -> tuple[Any, ...]:
         """The issues (code, resource, pointer, status, step) an NSG answer id stands for."""
-        return self._answers_by_id()[answer]
-
-    def _answers_by_id(self) -> list[tuple[Any, ...]]:
-        if len(self._answer_list) != len(self._nsg_answers.ids):
-            self._answer_list = list(self._nsg_answers.ids)
-        return self._answer_list
+        issues: tuple[Any, ...] = self._nsg_answers.values[answer]
+        return issues
 
     def _back_rows(self) -> tuple[npt.NDArray[np.int64], Ints]:
         """The next hop each group's subnet picks for every group's address (one row per route

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.equivalence import Interner
 from vnetdoctor.engine.matrix import (
     Cell,
     Item,
@@ -87,13 +88,11 @@ class _Composer:
         self.smb = matrix.port == SMB_PORT and self.protocol is Protocol.TCP
         self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Any]] = {}
         self._walks: dict[tuple[int, ...], int] = {}
-        self._step1: dict[StepPart, int] = {}
+        # Step 1's parts, and what the walk and return route give the other steps, interned.
+        self._step1 = Interner()
         self._step1_ids: dict[tuple[int, ...], int] = {}
-        self._step1_list: list[StepPart] = []
-        self._routes: dict[Any, int] = {}
+        self._routes = Interner()
         self._route_ids: dict[tuple[int, ...], int] = {}
-        self._route_list: list[Any] = []
-        self._step2: dict[tuple[int, int], tuple[tuple[Item, ...], bool, tuple[Item, ...]]] = {}
         self._nsg_items: dict[int, tuple[Item, ...]] = {}
 
     # -- real diagnoses -------------------------------------------------------------------------
@@ -145,21 +144,17 @@ class _Composer:
         return found
 
     def _route_part(
-        self, walk: int, back: int, i: int, j: int, out: int, inbound: int
+        self, i: int, j: int, out: int, inbound: int
     ) -> tuple[tuple[Item, ...], bool, tuple[Item, ...]]:
         """Step 2's items from the walk (between the two NSG answers), whether the walk
         delivers to the destination (so its inbound NSGs count), and the items after (return
         route, no route, no host), read off the diagnosis of pair (``i``, ``j``)."""
-        key = (walk, back)
-        found = self._step2.get(key)
-        if found is not None:
-            return found
         diagnosis, ctx, ends = self._diagnose(i, j)
         trace = ctx.trace
         issues = [x for x in trace.issues if (x.step or CODES[x.code].step) == _NSG_STEP]
         # A firewall that SNATs hands the destination's NSGs its own address, not the source's:
         # their answer is then the walk's (the walk's key holds the destination's inbound
-        # evaluation), not the cell's inbound answer.
+        # answer to the firewall's address), not the cell's inbound answer.
         snat = any(d.snat and d.access is Verdict.ALLOW for d in trace.firewalls)
         delivered = trace.outcome is Outcome.DELIVERED and not snat
         first = len(self._nsg(out))
@@ -171,9 +166,7 @@ class _Composer:
         def items(fs: Any) -> tuple[Item, ...]:
             return tuple(item_of(f, ends) for f in fs if f.status is not Status.PASS)
 
-        found = (items(findings[first:last]), delivered, items(findings[len(issues) :]))
-        self._step2[key] = found
-        return found
+        return items(findings[first:last]), delivered, items(findings[len(issues) :])
 
     def _route_result(self, walk: int, back: int, out: int, inbound: int, i: int, j: int) -> int:
         """The id of what the walk and the return route give every step but 1 (step 2: the
@@ -181,21 +174,15 @@ class _Composer:
         key = (walk, back, out, inbound) if self.smb else (walk, back)
         found = self._route_ids.get(key)
         if found is None:
-            middle, delivered, tail = self._route_part(walk, back, i, j, out, inbound)
+            middle, delivered, tail = self._route_part(i, j, out, inbound)
             rest = tuple(self._step_part(i, j, s) for s in range(3, 10))
-            content = (middle, delivered, tail, rest)
-            found = self._route_ids[key] = self._routes.setdefault(content, len(self._routes))
-            if found == len(self._route_list):
-                self._route_list.append(content)
+            found = self._route_ids[key] = self._routes((middle, delivered, tail, rest))
         return found
 
     def _step1_id(self, i: int, j: int, key: tuple[int, ...]) -> int:
         found = self._step1_ids.get(key)
         if found is None:
-            part = self._step_part(i, j, 1)
-            found = self._step1_ids[key] = self._step1.setdefault(part, len(self._step1))
-            if found == len(self._step1_list):
-                self._step1_list.append(part)
+            found = self._step1_ids[key] = self._step1(self._step_part(i, j, 1))
         return found
 
     # -- cells ----------------------------------------------------------------------------------
@@ -251,14 +238,11 @@ class _Composer:
                     )
                 )
             route = lut[inv_r]
-            # Whether each route result delivers to the destination; the last entry (False)
-            # answers for -1 (no cell).
+            # The destination's inbound answer counts only where the walk delivers to it.
             delivered = np.fromiter(
-                (*(c[1] for c in self._route_list), False),
-                dtype=bool,
-                count=len(self._route_list) + 1,
+                (r >= 0 and self._routes.values[r][1] for r in lut.tolist()), bool, len(lut)
             )
-            inbound = np.where(delivered[route], inbound, -1)
+            inbound = np.where(delivered[inv_r], inbound, -1)
             # Step 1: each end's own state (an ambiguous end: the pair itself).
             s_i = int(states[i])
             row1 = step1[s_i, states]
@@ -288,10 +272,10 @@ class _Composer:
         matrix.set_table(table, cells, len(self._diagnoses))
 
     def _compose(self, step1: int, out: int, inbound: int, route: int) -> Cell:
-        middle, _, tail, rest = self._route_list[route]
+        middle, _, tail, rest = self._routes.values[route]
         items2 = (*self._nsg(out), *middle, *self._nsg(inbound), *tail)
         status2 = max((_RANK[s] for _, _, s, _, _ in items2), default=_RANK["pass"])
-        parts = [self._step1_list[step1], (_BY_RANK[status2], items2), *rest]
+        parts = [self._step1.values[step1], (_BY_RANK[status2], items2), *rest]
         statuses = tuple((k + 1, status) for k, (status, _) in enumerate(parts))
         items = tuple(item for _, part in parts for item in part)
         ranks = {s for _, s in statuses}
