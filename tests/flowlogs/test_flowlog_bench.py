@@ -55,4 +55,6 @@ def test_benchmark_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "python json loop: all flows (baseline)" in out
     assert "duckdb pair_evidence with pre-filter" in out
     assert "pair_evidence with pre-filter == without" in out
+    assert "ideal == scan (number of flows): True" in out
+    assert "ceiling on raw JSON (all flows, aggregate included)" in out
     assert ": False" not in out
