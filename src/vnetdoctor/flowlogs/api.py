@@ -142,7 +142,7 @@ def _run(
         # From the cache the per-file counts are known: the scan reads only selected rows.
         all_parts = [*([] if known_stats is not None else [sql.stats_part()]),
                      *parts(eng.dialect)]
-        warnings += eng.materialize(RESULT, sql.parts_sql(all_parts), query_progress)
+        warnings += eng.materialize(RESULT, sql.parts_sql(eng.dialect, all_parts), query_progress)
         rows: dict[str, list[Row]] = {}
         for part in all_parts:
             if part.name in skip_fetch:
@@ -275,7 +275,8 @@ def scan(
             ),
             "talkers": eng.fetch(
                 f"SELECT {src}, count(DISTINCT {dst}) AS destinations, count(*) AS flows, "  # noqa: S608
-                f"sum(packets) AS packets, sum(bytes) AS total_bytes "
+                f"{eng.dialect.total('packets')} AS packets, "
+                f"{eng.dialect.total('bytes')} AS total_bytes "
                 f"FROM {RESULT} WHERE {where} GROUP BY {src} "
                 f"{sql.order_by([src], ['total_bytes', 'flows'])} LIMIT {int(top)}"
             ),

@@ -37,7 +37,7 @@ from vnetdoctor.flowlogs.engine import Engine, Progress
 from vnetdoctor.flowlogs.formats import TUPLE_COLUMNS
 from vnetdoctor.flowlogs.model import FlowLogWarning
 
-SCHEMA: Final = 1
+SCHEMA: Final = 2  # 2: counters above MAX_COUNTER and negative timestamps no longer read
 
 CachedRows = dict[str, list[str]]
 """Batch Parquet file -> the source files whose rows to read from it."""
@@ -45,10 +45,12 @@ CachedRows = dict[str, list[str]]
 StatRow = tuple[Any, ...]
 """(file, status, version, rows, packets, bytes, first ms, last ms): as the stats part."""
 
-_STATS_SQL: Final = (
-    "SELECT file, status, version, count(*), sum(packets), sum(bytes), min(ts_ms), max(ts_ms) "  # noqa: S608
-    f"FROM {sql.TUPLES} GROUP BY file, status, version"
-)
+
+
+def _stats_sql(d: sql.Dialect) -> str:
+    return (f"SELECT file, status, version, count(*), {d.total('packets')}, "  # noqa: S608
+            f"{d.total('bytes')}, min(ts_ms), max(ts_ms) "
+            f"FROM {sql.TUPLES} GROUP BY file, status, version")
 
 
 @dataclass
@@ -127,7 +129,7 @@ class ParquetCache:
         stored = [source for source in files if source.path not in unreadable]
         rows = {str(batch): [source.path for source in stored]}
         engine.load_parquet(rows)
-        stats = [tuple(row) for row in engine.fetch(_STATS_SQL)]
+        stats = [tuple(row) for row in engine.fetch(_stats_sql(engine.dialect))]
         by_file: dict[str, list[list[Any]]] = defaultdict(list)
         for row in stats:
             by_file[row[0]].append([_plain(value) for value in row[1:]])

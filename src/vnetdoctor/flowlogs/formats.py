@@ -71,6 +71,10 @@ KNOWN_VERSIONS: Final = VNET_VERSIONS | NSG_VERSIONS
 TUPLE_FIELDS: Final = {"1": 8, "2": 13, "4": 13}
 MS_THRESHOLD: Final = 10**12  # a timestamp above this is in milliseconds (decision 6)
 MAX_PORT: Final = 65535
+# A packet or byte counter above this is not a count (a corrupt or hostile field) and reads as
+# 0, like an empty one: two of them still add up within a signed 64-bit integer, so no engine
+# overflows on a tuple.
+MAX_COUNTER: Final = 2**62 - 1
 
 
 class Decision(StrEnum):
@@ -140,6 +144,7 @@ TUPLE_COLUMNS: Final = Tuple._fields
 
 _CANONICAL_INT: Final = re.compile(r"-?[0-9]+")
 INT64: Final = 2**63
+INT32: Final = 2**31
 
 
 def _int(text: str) -> int | None:
@@ -154,11 +159,20 @@ def _int(text: str) -> int | None:
     return value
 
 
+def _port(text: str) -> int | None:
+    """A port field as the engines read it: a 32-bit integer (a row with a port outside
+    0-65535 is malformed either way; this keeps its column equal across engines)."""
+    value = _int(text)
+    return value if value is not None and -INT32 <= value < INT32 else None
+
+
 def _counter(fields: list[str], index: int) -> int:
-    """A packet or byte counter: empty (``B`` tuples of NSG flow logs) or unreadable is 0."""
+    """A packet or byte counter: empty (``B`` tuples of NSG flow logs), unreadable, negative
+    or above :data:`MAX_COUNTER` is 0."""
     if index >= len(fields):
         return 0
-    return _int(fields[index]) or 0
+    value = _int(fields[index])
+    return value if value is not None and 0 <= value <= MAX_COUNTER else 0
 
 
 def normalise_tuple(
@@ -170,6 +184,8 @@ def normalise_tuple(
                      rule, acl, mac, 0, 0, Status.MALFORMED.value)
     p = text.split(",")
     ts_raw = _int(p[0])
+    if ts_raw is not None and ts_raw < 0:  # before 1970: not a flow-log timestamp
+        ts_raw = None
     ts_ms = None if ts_raw is None else (ts_raw if ts_raw > MS_THRESHOLD else ts_raw * 1000)
     field = p.__getitem__
 
@@ -177,8 +193,8 @@ def normalise_tuple(
         return field(i) if i < len(p) else None
 
     src, dst = at(1), at(2)
-    src_port = _int(p[3]) if len(p) > 3 else None
-    dst_port = _int(p[4]) if len(p) > 4 else None
+    src_port = _port(p[3]) if len(p) > 3 else None
+    dst_port = _port(p[4]) if len(p) > 4 else None
     proto_code = at(5)
     protocol = PROTOCOLS.get(proto_code, proto_code) if proto_code is not None else None
     direction = DIRECTIONS.get(at(6) or "")

@@ -94,13 +94,22 @@ class FlowFilter(msgspec.Struct, frozen=True, kw_only=True):
     until: int | None = None
 
     def matches_addresses(self, src: str, dst: str) -> bool:
-        """Exact CIDR test, for the rows the SQL pre-filter could only narrow (IPv6)."""
+        """The address test of :func:`~vnetdoctor.flowlogs.sql.filter_sql`, in Python (the
+        reference the engines are tested against)."""
         return _within(src, self.src) and _within(dst, self.dst)
 
 
 def _within(text: str, network: IPNetwork | None) -> bool:
+    """One address as the engines compare it: an IPv4 prefix holds the dotted quads inside it
+    (canonical octets only); one IPv4 address is matched as written; one IPv6 address in its
+    compressed or exploded spelling, in any case (the ones Azure's logs use)."""
     if network is None:
         return True
+    if network.num_addresses == 1:
+        address = network.network_address
+        if isinstance(address, ipaddress.IPv6Address):
+            return text.lower() in {str(address), address.exploded}
+        return text == str(address)
     try:
         return ipaddress.ip_address(text) in network
     except ValueError:

@@ -94,6 +94,13 @@ class Dialect:
     def try_cast(self, expr: str, type_: str) -> str:
         return f"TRY_CAST({expr} AS {type_})"
 
+    def total(self, expr: str) -> str:
+        """``sum`` that cannot overflow: DuckDB sums BIGINT into a 128-bit integer, Spark into
+        BIGINT (which overflows, or wraps round when ANSI mode is off), so Spark sums decimals."""
+        if self.name == "spark":
+            return f"sum(CAST({expr} AS DECIMAL(38, 0)))"
+        return f"sum({expr})"
+
     def number(self, expr: str, type_: str) -> str:
         """A number field, read only in its canonical decimal spelling: DuckDB would take
         ``'1e3'``, ``'5.0'`` or ``'0x10'``, Spark would not; both agree on this."""
@@ -159,8 +166,8 @@ def normalise_sql(d: Dialect) -> str:
     ts_raw = d.number(d.at(p, 1), "BIGINT")
     sport, dport = d.number(d.at(p, 4), "INT"), d.number(d.at(p, 5), "INT")
 
-    def counter(i: int) -> str:
-        return f"coalesce({d.number(d.at(p, i), 'BIGINT')}, 0)"
+    def counter(column: str) -> str:
+        return f"CASE WHEN {column} BETWEEN 0 AND {fmt.MAX_COUNTER} THEN {column} ELSE 0 END"
 
     is_vnet = _in("version", sorted(fmt.VNET_VERSIONS))
     vnet_decision = _case("f8", dict.fromkeys(fmt.VNET_ALLOW_STATES, fmt.Decision.ALLOW.value)
@@ -189,7 +196,7 @@ fields AS (
   SELECT file, corrupt, version, mac, acl, rule, {nf} AS nf, {ts_raw} AS ts_raw,
          {d.at(p, 2)} AS src, {d.at(p, 3)} AS dst, {sport} AS src_port, {dport} AS dst_port,
          {d.at(p, 6)} AS pcode, {d.at(p, 7)} AS dcode, {d.at(p, 8)} AS f8, {d.at(p, 9)} AS f9,
-         {counter(10)} + {counter(12)} AS packets, {counter(11)} + {counter(13)} AS bytes
+         {", ".join(f"{d.number(d.at(p, i), 'BIGINT')} AS c{i}" for i in range(10, 14))}
   FROM (SELECT file, corrupt, version, mac, acl, rule, {d.split('t', ',')} AS p FROM tup) split
 ),
 decided AS (
@@ -199,16 +206,18 @@ decided AS (
   FROM fields
 )
 SELECT file, version,
-  CASE WHEN ts_raw > {fmt.MS_THRESHOLD} THEN ts_raw ELSE ts_raw * 1000 END AS ts_ms,
+  CASE WHEN ts_raw > {fmt.MS_THRESHOLD} THEN ts_raw WHEN ts_raw >= 0 THEN ts_raw * 1000
+  END AS ts_ms,
   src, dst, src_port, dst_port, {_case("pcode", dict(fmt.PROTOCOLS), "pcode")} AS protocol,
   direction, decision,
   CASE WHEN {is_vnet} THEN f8 ELSE f9 END AS state,
   CASE WHEN {is_vnet} THEN f9 ELSE {null} END AS encryption,
-  rule, acl, mac, packets, bytes,
+  rule, acl, mac, {counter("c10")} + {counter("c12")} AS packets,
+  {counter("c11")} + {counter("c13")} AS bytes,
   CASE WHEN corrupt THEN {literal(UNREADABLE)}
        WHEN version IS NULL THEN {literal(Status.NOT_FLOW_LOG.value)}
        WHEN NOT {known} THEN {literal(Status.UNKNOWN_VERSION.value)}
-       WHEN nf = {expected} AND ts_raw IS NOT NULL
+       WHEN nf = {expected} AND ts_raw >= 0
         AND src_port BETWEEN 0 AND {fmt.MAX_PORT} AND dst_port BETWEEN 0 AND {fmt.MAX_PORT}
         AND direction IS NOT NULL AND decision IS NOT NULL
        THEN {literal(Status.OK.value)} ELSE {literal(Status.MALFORMED.value)} END AS status
@@ -234,10 +243,13 @@ def empty_tuples_sql(d: Dialect) -> str:
 
 
 def ipv4_int(d: Dialect, expr: str) -> str:
-    """An IPv4 address string as an integer (NULL when it is not dotted-quad)."""
+    """An IPv4 address string as an integer; NULL unless it is four octets 0-255 in canonical
+    decimal (what Python's :mod:`ipaddress` reads: ``10.0.0.300`` and ``010.0.0.1`` are not
+    addresses, and must not fall inside a prefix by arithmetic)."""
     parts = d.split(expr, ".")
-    octets = [d.try_cast(d.at(parts, i), "BIGINT") for i in range(1, 5)]
-    return (f"CASE WHEN {d.size_fn}({parts}) = 4 THEN "
+    octets = [d.number(d.at(parts, i), "BIGINT") for i in range(1, 5)]
+    valid = " AND ".join(f"{o} BETWEEN 0 AND 255" for o in octets)
+    return (f"CASE WHEN {d.size_fn}({parts}) = 4 AND {valid} THEN "
             f"{octets[0]} * 16777216 + {octets[1]} * 65536 + {octets[2]} * 256 + {octets[3]} "
             f"END")
 
@@ -300,7 +312,7 @@ def stats_part() -> Part:
                                     ("version", "version")))
 
 
-def parts_sql(parts: Sequence[Part]) -> str:
+def parts_sql(d: Dialect, parts: Sequence[Part]) -> str:
     """One scan of ``vd_tuples`` answering every part. Output columns: ``part`` (the part's
     name), each part's keys (``<part>__<key>``, NULL in other parts' rows) and
     :data:`AGGREGATES`. Each condition is evaluated once per row (``<part>__in``)."""
@@ -334,7 +346,7 @@ def parts_sql(parts: Sequence[Part]) -> str:
 SELECT CASE {which} END AS part, {keys}, {', '.join(AGGREGATES)}
 FROM (
   SELECT {groupings}, {keys},
-    count(*) AS n, sum(packets) AS packets, sum(bytes) AS bytes,
+    count(*) AS n, {d.total("packets")} AS packets, {d.total("bytes")} AS bytes,
     min(ts_ms) AS first_ms, max(ts_ms) AS last_ms
   FROM (SELECT packets, bytes, ts_ms, {', '.join(masked)}
         FROM (SELECT *, {', '.join(flags)} FROM {TUPLES} {where}) flagged) masked
