@@ -129,6 +129,11 @@ def test_property_engine_equals_reference(blobs: list[list[dict[str, Any]]],
         assert engine_rows(paths) == Counter(tuple(t) for t in expected)
         report = scan(paths, flt)
         assert as_dict(report.flows) == reference_flows(paths, flt)
+        cache = Path(tmp) / "cache"
+        for _ in range(2):  # the fill, then the answer read from the Parquet cache
+            cached = scan(paths, flt, cache=cache)
+            assert cached.flows == report.flows
+            assert cached.summary.tuples_skipped == report.summary.tuples_skipped
         statuses = Counter(t.status for t in expected)
         assert report.summary.tuples == statuses[Status.OK.value]
         assert report.summary.tuples_skipped == statuses[Status.MALFORMED.value]
