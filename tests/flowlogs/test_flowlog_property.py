@@ -10,6 +10,7 @@ makes the engine fail.
 from __future__ import annotations
 
 import ipaddress
+import json
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -28,7 +29,7 @@ from flowlogs.support import (
     v4_record,
     write,
 )
-from vnetdoctor.flowlogs import discovery, scan, sql
+from vnetdoctor.flowlogs import discovery, pair_evidence, scan, sql
 from vnetdoctor.flowlogs.formats import TUPLE_COLUMNS, Decision, Status
 from vnetdoctor.flowlogs.model import FlowFilter
 
@@ -159,3 +160,52 @@ def test_values_past_64_bits_are_read_not_fatal(tmp_path: Path) -> None:
     assert inside.flows == ()
     anywhere = scan([path], FlowFilter(src=ipaddress.ip_network("0.0.0.0/0")))
     assert [f.src for f in anywhere.flows] == ["10.0.0.1"]
+
+
+junk = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.sampled_from(["4", 4.0, "1741943000000,10.0.0.1,10.0.0.2,1,3389,6,I,B,NX,1,1,1,1"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=3),
+    max_leaves=6)
+
+
+def _locations(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _locations(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _locations(item, (*at, index))
+    return found
+
+
+def _put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
+    if not at:
+        return new
+    value[at[0]] = _put(value[at[0]], at[1:], new)
+    return value
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.integers(0, 10**6), new=junk, nsg=st.booleans(), lines=st.booleans())
+def test_any_json_in_any_place_is_skipped_or_read_never_fatal(which: int, new: Any, nsg: bool,
+                                                               lines: bool) -> None:
+    """Any JSON value in any place of a record (a blob, or one record per line): the scan and
+    diagnose's question answer, with warnings for what they could not read."""
+    record_ = (v2_record(["1741943000,10.0.0.1,10.0.0.2,1,3389,T,I,A,B,1,1,1,1"]) if nsg
+               else v4_record(["1741943000000,10.0.0.1,10.0.0.2,1,3389,6,I,B,NX,1,1,1,1"]))
+    document: Any = {"records": [record_]}
+    places = _locations(document)
+    document = _put(document, places[which % len(places)], new)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "PT1H.json"
+        if lines and isinstance(document, dict) and isinstance(document.get("records"), list):
+            path.write_text("\n".join(json.dumps(r) for r in document["records"]))
+        else:
+            path.write_text(json.dumps(document))
+        report = scan([path])
+        assert report.summary.files == 1
+        pair_evidence([path], "10.0.0.1", "10.0.0.2", 3389)
