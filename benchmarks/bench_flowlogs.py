@@ -293,6 +293,16 @@ Key = tuple[str, str, str, str, str, str, str, str]
 _PROTOCOL = {"T": "6", "U": "17"}  # NSG flow logs write letters, VNet flow logs numbers
 
 
+def _groups(record: dict[str, Any]) -> tuple[list[tuple[str, list[str]]], bool]:
+    """A generated record's (rule, tuples) groups, and whether its timestamps are in ms (VNet
+    flow logs) rather than seconds (NSG flow logs)."""
+    if "flowRecords" in record:
+        return [(g["rule"], g["flowTuples"]) for f in record["flowRecords"]["flows"]
+                for g in f["flowGroups"]], True
+    return [(f["rule"], m["flowTuples"]) for f in record["properties"]["flows"]
+            for m in f["flows"]], False
+
+
 def python_loop(files: Sequence[Path], port: str | None = None, deny_only: bool = False,
                 pair: tuple[str, str] | None = None) -> tuple[dict[Key, list[int]], int]:
     """Aggregate every tuple by 5-tuple, direction, decision and rule, the plain way:
@@ -305,14 +315,7 @@ def python_loop(files: Sequence[Path], port: str | None = None, deny_only: bool 
         with open(path, "rb") as handle:
             data = json.load(handle)
         for record in data["records"]:
-            if "flowRecords" in record:
-                groups = [(g["rule"], g["flowTuples"]) for f in record["flowRecords"]["flows"]
-                          for g in f["flowGroups"]]
-                millis = True
-            else:
-                groups = [(f["rule"], m["flowTuples"]) for f in record["properties"]["flows"]
-                          for m in f["flows"]]
-                millis = False
+            groups, millis = _groups(record)
             for rule, tuples in groups:
                 for text in tuples:
                     p = text.split(",")
@@ -373,14 +376,8 @@ def extract_tuples_csv(files: Sequence[Path], target: Path) -> int:
             with open(path, "rb") as handle:
                 data = json.load(handle)
             for record in data["records"]:
-                if "flowRecords" in record:
-                    groups = [(g["rule"], g["flowTuples"])
-                              for f in record["flowRecords"]["flows"] for g in f["flowGroups"]]
-                    scale = 1
-                else:
-                    groups = [(f["rule"], m["flowTuples"]) for f in record["properties"]["flows"]
-                              for m in f["flows"]]
-                    scale = 1000
+                groups, millis = _groups(record)
+                scale = 1 if millis else 1000
                 for rule, tuples in groups:
                     for text in tuples:
                         p = text.split(",")

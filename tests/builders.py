@@ -193,3 +193,25 @@ def admin_rule_example() -> dict[str, Any]:
             }
         ],
     }
+
+
+def locations(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value (the keys and indexes leading to it), the value itself first:
+    where a test can spoil a real document."""
+    found = [at]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += locations(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += locations(item, (*at, index))
+    return found
+
+
+def put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
+    """``value`` with ``new`` at the place ``at`` (in place; the whole value when ``at`` is
+    empty)."""
+    if not at:
+        return new
+    value[at[0]] = put(value[at[0]], at[1:], new)
+    return value

@@ -15,10 +15,10 @@ import json
 import random
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from builders import locations, put
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,23 +48,6 @@ EDITS = st.lists(st.tuples(st.sampled_from(["delete", "repeat", "cut", "insert",
                            st.sampled_from(ODD_LINES)), min_size=1, max_size=4)
 
 
-def _locations(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield at
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _locations(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _locations(item, (*at, index))
-
-
-def _put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
-    if not at:
-        return new
-    value[at[0]] = _put(value[at[0]], at[1:], new)
-    return value
-
-
 def _run(args: list[str]) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -91,12 +74,12 @@ def test_a_spoiled_snapshot_gets_a_verdict_or_one_line(name: str, seed: int, new
                                                         pair: tuple[str, str, str],
                                                         output: str) -> None:
     document = json.loads((SAMPLE / name).read_text())
-    places = list(_locations(document))
+    places = locations(document)
     place = places[random.Random(seed).randrange(len(places))]
     with tempfile.TemporaryDirectory() as tmp:
         estate = Path(tmp) / "estate"
         shutil.copytree(SAMPLE, estate)
-        (estate / name).write_text(json.dumps(_put(document, place, new)))
+        (estate / name).write_text(json.dumps(put(document, place, new)))
         code, err = _run(["diagnose", "-s", str(estate), "--from", pair[0], "--to", pair[1],
                           "--port", pair[2], "-o", output])
     _assert_answered(code, err, f"{name} at {place} = {new!r}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import locations, put
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,24 +172,6 @@ junk = st.recursive(
     max_leaves=6)
 
 
-def _locations(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _locations(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _locations(item, (*at, index))
-    return found
-
-
-def _put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
-    if not at:
-        return new
-    value[at[0]] = _put(value[at[0]], at[1:], new)
-    return value
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(which=st.integers(0, 10**6), new=junk, nsg=st.booleans(), lines=st.booleans())
 def test_any_json_in_any_place_is_skipped_or_read_never_fatal(which: int, new: Any, nsg: bool,
@@ -198,8 +181,8 @@ def test_any_json_in_any_place_is_skipped_or_read_never_fatal(which: int, new: A
     record_ = (v2_record(["1741943000,10.0.0.1,10.0.0.2,1,3389,T,I,A,B,1,1,1,1"]) if nsg
                else v4_record(["1741943000000,10.0.0.1,10.0.0.2,1,3389,6,I,B,NX,1,1,1,1"]))
     document: Any = {"records": [record_]}
-    places = _locations(document)
-    document = _put(document, places[which % len(places)], new)
+    places = locations(document)
+    document = put(document, places[which % len(places)], new)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "PT1H.json"
         if lines and isinstance(document, dict) and isinstance(document.get("records"), list):

@@ -46,7 +46,6 @@ StatRow = tuple[Any, ...]
 """(file, status, version, rows, packets, bytes, first ms, last ms): as the stats part."""
 
 
-
 def _stats_sql(d: sql.Dialect) -> str:
     return (f"SELECT file, status, version, count(*), {d.total('packets')}, "  # noqa: S608
             f"{d.total('bytes')}, min(ts_ms), max(ts_ms) "
