@@ -4,12 +4,12 @@ through the library, the JSON output and the text output."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
+from sample_pairs import PAIRS, Pair
 
 from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose, load_guest
@@ -17,8 +17,6 @@ from vnetdoctor.cli import cli
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.findings import Status
 from vnetdoctor.samples import sample_path
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "sample.md"
 
 # Codes the table's prose says "may also" be reported, per pair (never required).
 MAY_ALSO: dict[int, set[str]] = {
@@ -34,47 +32,6 @@ MAY_ALSO: dict[int, set[str]] = {
 }
 
 
-class Pair(NamedTuple):
-    number: int
-    source: str
-    destination: str
-    port: int
-    protocol: str
-    guest: list[tuple[str, str]]
-    concurrent: int | None
-    verdict: str
-    steps: set[int]
-    codes: list[str]
-
-
-def pairs() -> list[Pair]:
-    out = []
-    for line in DOC.read_text().splitlines():
-        if not re.match(r"\| \d+ \|", line):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        number, src, dst, port_proto, extra, _what, verdict, steps, codes = cells
-        port, proto = port_proto.split("/")
-        guest = re.findall(r"--guest ([\w-]+)=([\w./-]+)", extra)
-        concurrent = re.search(r"--concurrent (\d+)", extra)
-        out.append(
-            Pair(
-                int(number),
-                src,
-                dst,
-                int(port),
-                proto,
-                guest,
-                int(concurrent.group(1)) if concurrent else None,
-                verdict,
-                {int(s) for s in re.findall(r"\d+", steps)},
-                re.findall(r"`([A-Z_]+)`", codes),
-            )
-        )
-    return out
-
-
-PAIRS = pairs()
 
 
 @pytest.fixture(scope="module")
