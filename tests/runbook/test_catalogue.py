@@ -43,10 +43,11 @@ def test_every_design_code_is_catalogued() -> None:
 
 
 def test_every_code_is_raised_somewhere() -> None:
+    catalogue = REPO / "src" / "vnetdoctor" / "codes.py"
+    # the catalogue is the one file left out of the search: it must be where CODES is defined
+    assert "CODES: Final[dict[str, CodeSpec]] = {" in catalogue.read_text()
     src = "\n".join(
-        p.read_text()
-        for p in (REPO / "src" / "vnetdoctor").rglob("*.py")
-        if p.name != "findings.py"
+        p.read_text() for p in (REPO / "src" / "vnetdoctor").rglob("*.py") if p != catalogue
     )
     unused = [c for c in CODES if f'"{c}"' not in src]
     assert unused == []
