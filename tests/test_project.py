@@ -35,7 +35,9 @@ def test_layers_import_only_inward() -> None:
     """model/ knows nothing else of the package; engine/ only the model; no I/O in either."""
     allowed = {
         "model": ("vnetdoctor.model", "vnetdoctor.errors"),
-        "engine": ("vnetdoctor.model", "vnetdoctor.engine", "vnetdoctor.errors", "vnetdoctor.codes"),
+        "engine": (
+            "vnetdoctor.model", "vnetdoctor.engine", "vnetdoctor.errors", "vnetdoctor.codes",
+        ),
     }
     io_modules = {"os", "pathlib", "subprocess", "socket", "shutil", "io", "open"}
     for layer, prefixes in allowed.items():

@@ -9,18 +9,46 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sample_pairs import PAIRS, Pair
 
+import vnetdoctor.samples
 from vnetdoctor import load_sample
 from vnetdoctor.cli import cli
 from vnetdoctor.errors import VnetDoctorError
 
 OUTPUTS = Path(__file__).resolve().parent / "outputs"
 REGEN = os.environ.get("VNETDOCTOR_REGEN_GOLDEN") == "1"
+
+
+SAMPLES = "<samples>"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _samples_at_a_fixed_place() -> Iterator[None]:
+    """The outputs name sample files by absolute path: the bundle is reached through a link whose
+    path has the same length wherever the checkout lives (so text wraps alike), and that path is
+    written as ``<samples>``."""
+    real = vnetdoctor.samples._root()
+    link = Path(tempfile.mkdtemp(prefix="vnd", dir="/tmp")) / "s"
+    link.symlink_to(real, target_is_directory=True)
+    saved = vnetdoctor.samples._root
+    vnetdoctor.samples._root = lambda: link  # type: ignore[assignment]
+    _LINK["path"] = str(link)
+    try:
+        yield
+    finally:
+        vnetdoctor.samples._root = saved  # type: ignore[assignment]
+        link.unlink()
+        link.parent.rmdir()
+
+
+_LINK = {"path": "\0"}
 
 
 def _run(args: list[str]) -> tuple[int, str]:
@@ -35,7 +63,7 @@ def _run(args: list[str]) -> tuple[int, str]:
 
 def _check(name: str, args: list[str]) -> None:
     code, out = _run(args)
-    text = f"$ vnetdoctor {' '.join(args)}\n# exit {code}\n{out}"
+    text = f"$ vnetdoctor {' '.join(args)}\n# exit {code}\n{out}".replace(_LINK["path"], SAMPLES)
     path = OUTPUTS / name
     if REGEN:
         path.parent.mkdir(parents=True, exist_ok=True)
