@@ -10,19 +10,19 @@ from guest import windows_samples as ws
 
 from vnetdoctor.engine.guest import (
     GhostStatus,
+    GuestVerdict,
     ListenerStatus,
     NicIpStatus,
     connect_result,
     ghost_nic_check,
-    guest_findings,
     listener_check,
     nic_ip_check,
     smb_check,
 )
-from vnetdoctor.engine.guest_common import GuestVerdict
 from vnetdoctor.guest.load import evidence_from_texts
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Flow, Protocol
+from vnetdoctor.runbook.guest_findings import guest_findings
 
 ip = ipaddress.ip_address
 

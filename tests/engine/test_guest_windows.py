@@ -8,8 +8,7 @@ from typing import Any
 
 from guest import windows_samples as ws
 
-from vnetdoctor.engine.guest import firewall_verdict
-from vnetdoctor.engine.guest_common import GuestVerdict
+from vnetdoctor.engine.guest import GuestVerdict, firewall_verdict
 from vnetdoctor.guest.load import evidence_from_texts
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Flow, Protocol

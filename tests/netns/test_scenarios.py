@@ -15,11 +15,11 @@ from builders import RG, nic, subnet, vm, vnet
 
 import vnetdoctor
 from netns.conftest import RESULTS, Lab
-from vnetdoctor.engine.guest import GuestFinding, guest_findings
 from vnetdoctor.guest.load import load_guest_evidence
 from vnetdoctor.ingest.loader import load_snapshot
 from vnetdoctor.model.net import Flow, Protocol
 from vnetdoctor.resolve import resolve_vm
+from vnetdoctor.runbook.guest_findings import GuestFinding, guest_findings
 
 PORT = 8080
 PROBE_BUDGET_S = 5.0

@@ -15,6 +15,7 @@ from vnetdoctor.engine.endpoints import Endpoint, EndpointKind
 from vnetdoctor.model.net import Flow, Protocol
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome, outcome, skip
 from vnetdoctor.runbook.findings import Finding, Status, finding
+from vnetdoctor.runbook.guest_findings import GuestFinding, guest_findings
 
 SMB_PORT = 445
 
@@ -61,7 +62,7 @@ def _flow(ctx: DiagnosisContext) -> Flow | None:
     return Flow(src, dst, ctx.query.protocol, ctx.query.port)
 
 
-def _as_finding(g: evaluate.GuestFinding) -> Finding:
+def _as_finding(g: GuestFinding) -> Finding:
     return finding(
         g.code,
         g.message,
@@ -84,7 +85,7 @@ def _guest_findings(ctx: DiagnosisContext) -> list[Finding]:
     found: list[Finding] = []
     if flow is not None and (src_ev is not None or dst_ev is not None):
         src_nic, dst_nic = ctx.source.nic, ctx.destination.nic
-        results = evaluate.guest_findings(
+        results = guest_findings(
             flow,
             source=src_ev,
             destination=dst_ev,

@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Final
 
-from vnetdoctor.engine.guest_common import Decision, GuestVerdict, Tri, tri_and
+from vnetdoctor.engine.guest.common import Decision, GuestVerdict, Tri, tri_and
 from vnetdoctor.model.evidence import (
     GuestEvidence,
     WindowsFirewall,
