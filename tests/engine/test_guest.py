@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 
+import msgspec
 import pytest
 from guest import windows_samples as ws
 
+from vnetdoctor.codes import CODES
 from vnetdoctor.engine.guest import (
+    GhostNicCheck,
     GhostStatus,
     GuestVerdict,
     ListenerStatus,
@@ -22,7 +25,8 @@ from vnetdoctor.engine.guest import (
 from vnetdoctor.guest.load import evidence_from_texts
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Flow, Protocol
-from vnetdoctor.runbook.guest_findings import guest_findings
+from vnetdoctor.runbook.findings import finding
+from vnetdoctor.runbook.guest_findings import _ghost_finding, guest_findings
 
 ip = ipaddress.ip_address
 
@@ -227,3 +231,34 @@ def test_findings_for_smb_and_connect_results() -> None:
     test = connect_result(ev(tnc), ip("10.0.0.4"), 5432)
     assert test is not None
     assert test.succeeded is False
+
+
+def test_findings_take_step_status_and_severity_from_the_catalogue() -> None:
+    flow = Flow(ip("10.0.1.9"), ip("10.0.0.4"), Protocol.TCP, 445)
+    windows = evidence_from_texts([("p.json", ws.windows_probe(rules=[]), None)], source="fs")
+    unknown = ev(SS)  # sockets, but no firewall rules: the firewall's answer is unknown
+    found = [
+        *guest_findings(flow, destination=windows, destination_nic_ips=[ip("10.0.0.4")]),
+        *guest_findings(flow, source=unknown, destination=unknown),
+    ]
+    severity = {"fail": "error", "warn": "warning"}
+    assert {"GUEST_FIREWALL_UNKNOWN", "GHOST_NIC", "SMB_BLOCKED"} <= {f.code for f in found}
+    for f in found:
+        spec = CODES[f.code]
+        assert (f.step, f.status) == (spec.step, spec.status.value), f.code
+        assert f.severity == severity.get(f.status, "info"), f.code
+        assert f.severity == finding(f.code, f.message).severity.value
+
+
+def test_a_ghost_nic_holding_the_azure_ip_fails_the_step() -> None:
+    holding = GhostNicCheck(status=GhostStatus.PRESENT, holds_azure_ip=True, reasons=("1 ghost",))
+    ghost = _ghost_finding(holding, "destination")
+    assert (ghost.code, ghost.step, ghost.status, ghost.severity) == (
+        "GHOST_NIC",
+        8,
+        "fail",
+        "error",
+    )
+    assert "still holds the NIC's IP" in ghost.message
+    quiet = _ghost_finding(msgspec.structs.replace(holding, holds_azure_ip=False), "destination")
+    assert (quiet.status, quiet.severity) == ("warn", "warning")

@@ -27,6 +27,7 @@ from vnetdoctor.engine.guest import (
 from vnetdoctor.model.evidence import GuestEvidence, SourceRef
 from vnetdoctor.model.net import Flow, IPAddress, Protocol
 from vnetdoctor.model.security import Direction
+from vnetdoctor.runbook.findings import Status, finding
 
 __all__ = ["GuestFinding", "guest_findings"]
 
@@ -39,7 +40,9 @@ class GuestFinding(msgspec.Struct, frozen=True, kw_only=True):
     (``GUEST_FIREWALL_ALLOW``, ``LISTENER_OK``, ``NIC_GUEST_IP_MATCH``, ``GHOST_NIC_NONE``,
     ``SMB_OK``) or could
     not be told (``GUEST_FIREWALL_UNKNOWN``, ``LISTENER_UNKNOWN``, ``NIC_GUEST_IP_UNKNOWN``,
-    ``GHOST_NIC_UNKNOWN``, ``SMB_UNKNOWN``). ``resource`` is the evidence file and line."""
+    ``GHOST_NIC_UNKNOWN``, ``SMB_UNKNOWN``). ``resource`` is the evidence file and line. Step,
+    status and severity are the catalogue's (:data:`vnetdoctor.codes.CODES`), as for every
+    other finding; ``role`` says which end of the flow the guest is."""
 
     code: str
     step: int
@@ -113,51 +116,55 @@ def guest_findings(
     return tuple(found)
 
 
-def _ref(ref: SourceRef | None) -> tuple[str | None, str | None]:
-    if ref is None:
-        return None, None
-    return str(ref), ref.pointer
+def _finding(
+    code: str,
+    role: str,
+    message: str,
+    *,
+    evidence: SourceRef | None = None,
+    remediation: str = "",
+    command: str | None = None,
+    status: Status | None = None,
+) -> GuestFinding:
+    """A guest finding whose step, status and severity are the catalogue's for ``code``
+    (``status`` overrides the default, as :func:`~vnetdoctor.runbook.findings.finding` allows)."""
+    base = finding(code, message, status=status)
+    return GuestFinding(
+        code=code,
+        step=base.step,
+        status=base.status.value,
+        severity=base.severity.value,
+        message=message,
+        role=role,
+        resource=None if evidence is None else str(evidence),
+        pointer=None if evidence is None else evidence.pointer,
+        remediation=remediation,
+        command=command,
+        evidence=evidence,
+    )
 
 
 def _nic_finding(check: NicIpCheck, role: str, evidence: GuestEvidence) -> GuestFinding:
-    resource, pointer = _ref(check.source)
     if check.status is NicIpStatus.MATCH:
-        return GuestFinding(
-            code="NIC_GUEST_IP_MATCH",
-            step=1,
-            status="pass",
-            severity="info",
-            role=role,
-            message=f"The {role} guest holds its Azure IP "
-            f"{', '.join(map(str, check.azure_addresses))}.",
-            resource=resource,
-            pointer=pointer,
+        return _finding(
+            "NIC_GUEST_IP_MATCH",
+            role,
+            f"The {role} guest holds its Azure IP {', '.join(map(str, check.azure_addresses))}.",
             evidence=check.source,
         )
     if check.status is NicIpStatus.UNKNOWN:
-        return GuestFinding(
-            code="NIC_GUEST_IP_UNKNOWN",
-            step=1,
-            status="unknown",
-            severity="info",
-            role=role,
-            message=f"Cannot compare the {role} guest's IP with Azure's: "
-            f"{'; '.join(check.reasons)}.",
-            resource=resource,
-            pointer=pointer,
+        return _finding(
+            "NIC_GUEST_IP_UNKNOWN",
+            role,
+            f"Cannot compare the {role} guest's IP with Azure's: {'; '.join(check.reasons)}.",
             evidence=check.source,
         )
     ip = check.missing[0]
-    return GuestFinding(
-        code="NIC_GUEST_IP_MISMATCH",
-        step=1,
-        status="fail",
-        severity="error",
-        role=role,
-        message=f"The {role} guest ({evidence.hostname or evidence.source}) does not use its "
+    return _finding(
+        "NIC_GUEST_IP_MISMATCH",
+        role,
+        f"The {role} guest ({evidence.hostname or evidence.source}) does not use its "
         "Azure IP: " + "; ".join(check.reasons) + ". Azure delivers traffic only to the NIC's IP.",
-        resource=resource,
-        pointer=pointer,
         evidence=check.source,
         remediation=f"Configure the guest for DHCP so it takes {ip} from Azure; to pin an "
         "address, set "
@@ -168,7 +175,6 @@ def _nic_finding(check: NicIpCheck, role: str, evidence: GuestEvidence) -> Guest
 
 
 def _firewall_finding(decision: GuestFirewallDecision, flow: Flow, role: str) -> GuestFinding:
-    resource, pointer = _ref(decision.source)
     what = f"{flow.protocol.value.upper()} {flow.source} -> {flow.destination}" + (
         f":{flow.destination_port}" if flow.destination_port is not None else ""
     )
@@ -177,47 +183,32 @@ def _firewall_finding(decision: GuestFirewallDecision, flow: Flow, role: str) ->
         (" Assumption: " + "; ".join(decision.assumptions) + ".") if decision.assumptions else ""
     )
     if decision.verdict is GuestVerdict.ALLOW:
-        return GuestFinding(
-            code="GUEST_FIREWALL_ALLOW",
-            step=3,
-            status="pass",
-            severity="info",
-            role=role,
-            message=f"The {role} guest firewall ({decision.engine}) allows {what} {side}.{assumed}",
-            resource=resource,
-            pointer=pointer,
+        return _finding(
+            "GUEST_FIREWALL_ALLOW",
+            role,
+            f"The {role} guest firewall ({decision.engine}) allows {what} {side}.{assumed}",
             evidence=decision.source,
         )
     if decision.verdict is GuestVerdict.UNKNOWN:
-        return GuestFinding(
-            code="GUEST_FIREWALL_UNKNOWN",
-            step=3,
-            status="unknown",
-            severity="warning",
-            role=role,
-            message=f"Cannot tell whether the {role} guest firewall allows {what} {side}: "
+        return _finding(
+            "GUEST_FIREWALL_UNKNOWN",
+            role,
+            f"Cannot tell whether the {role} guest firewall allows {what} {side}: "
             + "; ".join(decision.reasons)
             + (f" (at {decision.rule})" if decision.rule else "")
             + f".{assumed}",
-            resource=resource,
-            pointer=pointer,
             evidence=decision.source,
         )
     packet = " (it drops the reply packets)" if decision.packet == "reply" else ""
     remediation, command = _firewall_fix(decision, flow, role)
-    return GuestFinding(
-        code="GUEST_FIREWALL_DENY",
-        step=3,
-        status="fail",
-        severity="error",
-        role=role,
-        message=f"The {role} guest firewall ({decision.engine}) blocks {what} {side}{packet}: "
+    return _finding(
+        "GUEST_FIREWALL_DENY",
+        role,
+        f"The {role} guest firewall ({decision.engine}) blocks {what} {side}{packet}: "
         f"{decision.rule}.{assumed}",
-        resource=resource,
-        pointer=pointer,
+        evidence=decision.source,
         remediation=remediation,
         command=command,
-        evidence=decision.source,
     )
 
 
@@ -291,61 +282,39 @@ def _proto(protocol: Protocol) -> str:
 
 
 def _listener_finding(check: ListenerCheck, role: str) -> GuestFinding:
-    resource, pointer = _ref(check.source)
     target = f"{_proto(check.protocol)} {check.address}:{check.port}"
     if check.status is ListenerStatus.LISTENING:
         process = f" ({check.socket.process})" if check.socket and check.socket.process else ""
-        return GuestFinding(
-            code="LISTENER_OK",
-            step=4,
-            status="pass",
-            severity="info",
-            role=role,
-            message=f"Something listens on {target}{process}, bound to "
+        return _finding(
+            "LISTENER_OK",
+            role,
+            f"Something listens on {target}{process}, bound to "
             f"{check.socket.address_text if check.socket else '?'}.",
-            resource=resource,
-            pointer=pointer,
             evidence=check.source,
         )
     if check.status is ListenerStatus.UNKNOWN:
-        return GuestFinding(
-            code="LISTENER_UNKNOWN",
-            step=4,
-            status="unknown",
-            severity="warning",
-            role=role,
-            message=f"Cannot tell whether anything listens on {target}: "
-            f"{'; '.join(check.reasons)}.",
-            resource=resource,
-            pointer=pointer,
+        return _finding(
+            "LISTENER_UNKNOWN",
+            role,
+            f"Cannot tell whether anything listens on {target}: {'; '.join(check.reasons)}.",
             evidence=check.source,
         )
     if check.status is ListenerStatus.LOOPBACK_ONLY:
-        return GuestFinding(
-            code="LISTENER_LOOPBACK_ONLY",
-            step=4,
-            status="fail",
-            severity="error",
-            role=role,
-            message=f"The service on port {check.port} listens on "
+        return _finding(
+            "LISTENER_LOOPBACK_ONLY",
+            role,
+            f"The service on port {check.port} listens on "
             f"{check.socket.address_text if check.socket else 'loopback'} "
             f"only: it works locally but not from other machines.",
-            resource=resource,
-            pointer=pointer,
             evidence=check.source,
             remediation="Bind the service to 0.0.0.0 (all addresses) or to "
             f"{check.address} in its configuration "
             "(bind-address, listen_addresses, Listen...), then restart it.",
         )
-    return GuestFinding(
-        code="NO_LISTENER",
-        step=4,
-        status="fail",
-        severity="error",
-        role=role,
-        message=f"Nothing listens on {target}: {'; '.join(check.reasons)}.",
-        resource=resource,
-        pointer=pointer,
+    return _finding(
+        "NO_LISTENER",
+        role,
+        f"Nothing listens on {target}: {'; '.join(check.reasons)}.",
         evidence=check.source,
         remediation="Start the service that should answer on this port, or correct the port or "
         "address it is "
@@ -355,74 +324,52 @@ def _listener_finding(check: ListenerCheck, role: str) -> GuestFinding:
 
 
 def _ghost_finding(check: GhostNicCheck, role: str) -> GuestFinding:
-    resource, pointer = _ref(check.source)
     if check.status is GhostStatus.NONE:
-        return GuestFinding(
-            code="GHOST_NIC_NONE",
-            step=8,
-            status="pass",
-            severity="info",
-            role=role,
-            message=f"No unavailable (ghost) network adapters in the {role} guest.",
+        return _finding(
+            "GHOST_NIC_NONE",
+            role,
+            f"No unavailable (ghost) network adapters in the {role} guest.",
         )
     if check.status is GhostStatus.UNKNOWN:
-        return GuestFinding(
-            code="GHOST_NIC_UNKNOWN",
-            step=8,
-            status="unknown",
-            severity="info",
-            role=role,
-            message=f"Cannot check the {role} guest for ghost NICs: {'; '.join(check.reasons)}.",
+        return _finding(
+            "GHOST_NIC_UNKNOWN",
+            role,
+            f"Cannot check the {role} guest for ghost NICs: {'; '.join(check.reasons)}.",
         )
-    return GuestFinding(
-        code="GHOST_NIC",
-        step=8,
-        status="fail" if check.holds_azure_ip else "warn",
-        severity="error" if check.holds_azure_ip else "warning",
-        role=role,
-        message=f"The {role} guest has {'; '.join(check.reasons)}"
+    return _finding(
+        "GHOST_NIC",
+        role,
+        f"The {role} guest has {'; '.join(check.reasons)}"
         + (", one of which still holds the NIC's IP" if check.holds_azure_ip else "")
         + ".",
-        resource=resource,
-        pointer=pointer,
         evidence=check.source,
         remediation="Device Manager > View > Show hidden devices: uninstall the greyed-out "
         "'Microsoft Hyper-V Network Adapter' entries (only those), then reconfigure the active "
         "adapter.",
         command="pnputil /enum-devices /class Net /disconnected   "
         "# then: pnputil /remove-device <InstanceId>",
+        status=Status.FAIL if check.holds_azure_ip else None,  # an adapter holding the IP breaks it
     )
 
 
 def _smb_finding(check: SmbCheck) -> GuestFinding:
-    resource, pointer = _ref(check.source)
+    role = "destination"
     if check.status is GuestVerdict.ALLOW:
-        return GuestFinding(
-            code="SMB_OK",
-            step=8,
-            status="pass",
-            severity="info",
-            role="destination",
-            message="SMB (TCP 445) is open in the guests' firewalls and served on the destination.",
+        return _finding(
+            "SMB_OK",
+            role,
+            "SMB (TCP 445) is open in the guests' firewalls and served on the destination.",
         )
     if check.status is GuestVerdict.UNKNOWN:
-        return GuestFinding(
-            code="SMB_UNKNOWN",
-            step=8,
-            status="unknown",
-            severity="info",
-            role="destination",
-            message=f"Cannot tell whether SMB (TCP 445) works: {'; '.join(check.reasons)}.",
+        return _finding(
+            "SMB_UNKNOWN",
+            role,
+            f"Cannot tell whether SMB (TCP 445) works: {'; '.join(check.reasons)}.",
         )
-    return GuestFinding(
-        code="SMB_BLOCKED",
-        step=8,
-        status="fail",
-        severity="error",
-        role="destination",
-        message=f"SMB (TCP 445) cannot work: {'; '.join(check.reasons)}.",
-        resource=resource,
-        pointer=pointer,
+    return _finding(
+        "SMB_BLOCKED",
+        role,
+        f"SMB (TCP 445) cannot work: {'; '.join(check.reasons)}.",
         evidence=check.source,
         remediation="Allow TCP 445 in the file server's firewall and make sure the Server service "
         "(LanmanServer) runs; outbound 445 must be open on the client too.",
