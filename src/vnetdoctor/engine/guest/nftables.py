@@ -61,6 +61,9 @@ class _Unknown(Exception):
 
 
 class NftablesWalker:
+    """Walks the chains of one nft table for one packet at a time (:meth:`run`); what a rule's
+    expressions say about the packet is the :class:`_PacketMatcher`'s business."""
+
     def __init__(self, ruleset: NftRuleset, family: str, table: str) -> None:
         self.ruleset = ruleset
         self.family = family
@@ -77,7 +80,7 @@ class NftablesWalker:
 
     def run(self, chain: str, packet: Packet, policy: ChainOutcome) -> ChainOutcome:
         self.memo = {}
-        self.packet = packet
+        self.matcher = _PacketMatcher(self.ruleset, self.family, self.table, packet)
         self.policy = policy
         return self._walk(chain, 0, 0)
 
@@ -146,114 +149,131 @@ class NftablesWalker:
             if not isinstance(statement, dict) or len(statement) != 1:
                 return match, why, ("unknown", "a malformed statement")
             ((key, body),) = statement.items()
-            if key == "match":
-                try:
-                    result = self._match(body)
-                except _Unknown as exc:
-                    result = Tri.MAYBE
-                    why = why or exc.reason
-                match = tri_and(match, result)
+            condition, reason, verdict = self._statement(key, body)
+            if condition is not Tri.YES:
+                match = tri_and(match, condition)
+                why = why or reason
                 if match is Tri.NO:
                     return match, why, None
-                continue
-            if key in _VERDICTS:
-                if key in ("jump", "goto"):
-                    target = body.get("target") if isinstance(body, dict) else None
-                    return match, why, (key, target)
-                if key == "queue":
-                    return match, why, ("altered", "a userspace queue")
-                return match, why, (key, None)
-            if key == "vmap":
-                try:
-                    verdict = self._vmap(body)
-                except _Unknown as exc:
-                    return match, why, ("unknown", exc.reason)
-                if verdict is None:
-                    continue
+            if verdict is not None:
                 return match, why, verdict
-            if key in ("limit", "quota"):
-                match = tri_and(match, Tri.MAYBE)
-                why = why or ("a rate limit" if key == "limit" else "a quota")
-                continue
-            if key in ("snat", "masquerade"):
-                return match, why, ("accept", None)
-            if key in _NFT_ALTERING:
-                return match, why, ("altered", _NFT_ALTERING[key])
-            if key == "xt":
-                xt_type = body.get("type") if isinstance(body, dict) else None
-                name = str(body.get("name", "?")) if isinstance(body, dict) else "?"
-                if xt_type == "target":
-                    mapped = {
-                        "ACCEPT": "accept",
-                        "DROP": "drop",
-                        "REJECT": "reject",
-                        "RETURN": "return",
-                    }.get(name)
-                    if mapped:
-                        return match, why, (mapped, None)
-                    if name in NO_EFFECT_TARGETS:
-                        continue
-                    return (
-                        match,
-                        why,
-                        ("unknown", f"iptables-nft target {name!r} is opaque in nft -j output"),
-                    )
-                match = tri_and(match, Tri.MAYBE)
-                why = (
-                    why
-                    or f"iptables-nft match {name!r} is opaque in nft -j output "
-                    "(give iptables-save)"
-                )
-                continue
-            if key in _NFT_NO_EFFECT:
-                continue
-            return match, why, ("unknown", f"nft statement {key!r} is not modelled")
         return match, why, None
 
-    # --- values -------------------------------------------------------------------------------
-    def _value(self, left: Any) -> Any:
+    def _statement(self, key: str, body: Any) -> tuple[Tri, str | None, Any]:
+        """One statement of a rule: (does it match, why only maybe, the verdict it reaches or
+        None to go on with the next statement)."""
+        if key == "match":
+            try:
+                return self.matcher.match(body), None, None
+            except _Unknown as exc:
+                return Tri.MAYBE, exc.reason, None
+        if key in _VERDICTS:
+            if key in ("jump", "goto"):
+                target = body.get("target") if isinstance(body, dict) else None
+                return Tri.YES, None, (key, target)
+            if key == "queue":
+                return Tri.YES, None, ("altered", "a userspace queue")
+            return Tri.YES, None, (key, None)
+        if key == "vmap":
+            try:
+                return Tri.YES, None, self.matcher.vmap(body)
+            except _Unknown as exc:
+                return Tri.YES, None, ("unknown", exc.reason)
+        if key in ("limit", "quota"):
+            return Tri.MAYBE, "a rate limit" if key == "limit" else "a quota", None
+        if key in ("snat", "masquerade"):
+            return Tri.YES, None, ("accept", None)
+        if key in _NFT_ALTERING:
+            return Tri.YES, None, ("altered", _NFT_ALTERING[key])
+        if key == "xt":
+            return _xt(body)
+        if key in _NFT_NO_EFFECT:
+            return Tri.YES, None, None
+        return Tri.YES, None, ("unknown", f"nft statement {key!r} is not modelled")
+
+
+_XT_VERDICTS: Final = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "return"}
+
+
+def _xt(body: Any) -> tuple[Tri, str | None, Any]:
+    """An ``xt`` statement: a match or target that iptables-nft wrote and ``nft -j`` shows only
+    by name."""
+    xt_type = body.get("type") if isinstance(body, dict) else None
+    name = str(body.get("name", "?")) if isinstance(body, dict) else "?"
+    if xt_type == "target":
+        mapped = _XT_VERDICTS.get(name)
+        if mapped:
+            return Tri.YES, None, (mapped, None)
+        if name in NO_EFFECT_TARGETS:
+            return Tri.YES, None, None
+        return (
+            Tri.YES,
+            None,
+            ("unknown", f"iptables-nft target {name!r} is opaque in nft -j output"),
+        )
+    reason = f"iptables-nft match {name!r} is opaque in nft -j output (give iptables-save)"
+    return Tri.MAYBE, reason, None
+
+
+class _PacketMatcher:
+    """What the expressions of one nft table's rules say about one packet: its value for an
+    expression (payload, meta, ct, fib) and whether it is in a set, a range or a verdict map."""
+
+    def __init__(self, ruleset: NftRuleset, family: str, table: str, packet: Packet) -> None:
+        self.ruleset = ruleset
+        self.family = family
+        self.table = table
+        self.packet = packet
+
+    def value(self, left: Any) -> Any:
         """The packet's value for an nft expression; raises :class:`_NoMatch` when the
         expression does not apply to this packet (``tcp dport`` on a UDP packet)."""
-        packet = self.packet
         if isinstance(left, dict) and len(left) == 1:
             ((kind, body),) = left.items()
             if kind == "payload" and isinstance(body, dict):
-                return self._payload(str(body.get("protocol", "")), str(body.get("field", "")))
+                return self.payload(str(body.get("protocol", "")), str(body.get("field", "")))
             if kind == "meta" and isinstance(body, dict):
-                return self._meta(str(body.get("key", "")))
+                return self.meta(str(body.get("key", "")))
             if kind == "ct" and isinstance(body, dict):
-                key = body.get("key")
-                if key == "state":
-                    return frozenset({packet.ct_state})
-                if key == "direction":
-                    return packet.ct_direction
-                if key == "l3proto":
-                    return "ipv4" if packet.family == 4 else "ipv6"
-                if key == "protocol":
-                    return packet.protocol
-                raise _Unknown(f"ct {key}")
+                return self.ct(body.get("key"))
             if kind == "fib" and isinstance(body, dict):
-                flags = body.get("flags", [])
-                flags = [flags] if isinstance(flags, str) else flags
-                if body.get("result") == "type" and "daddr" in flags:
-                    if packet.dst_local is Tri.MAYBE:
-                        raise _Unknown("fib daddr type")
-                    return (
-                        "local"
-                        if packet.dst_local is Tri.YES
-                        else ("multicast" if packet.dst.is_multicast else "unicast")
-                    )
-                raise _Unknown("a fib lookup")
+                return self.fib(body)
             if kind == "&":
                 operands = body if isinstance(body, list) else []
                 if len(operands) == 2:
-                    value = self._value(operands[0])
+                    value = self.value(operands[0])
                     if isinstance(value, frozenset):
                         return value & _flag_set(operands[1])
                 raise _Unknown("a bitwise expression")
         raise _Unknown(f"expression {str(left)[:60]}")
 
-    def _payload(self, protocol: str, fieldname: str) -> Any:
+    def ct(self, key: object) -> Any:
+        packet = self.packet
+        if key == "state":
+            return frozenset({packet.ct_state})
+        if key == "direction":
+            return packet.ct_direction
+        if key == "l3proto":
+            return "ipv4" if packet.family == 4 else "ipv6"
+        if key == "protocol":
+            return packet.protocol
+        raise _Unknown(f"ct {key}")
+
+    def fib(self, body: dict[str, Any]) -> str:
+        packet = self.packet
+        flags = body.get("flags", [])
+        flags = [flags] if isinstance(flags, str) else flags
+        if body.get("result") == "type" and "daddr" in flags:
+            if packet.dst_local is Tri.MAYBE:
+                raise _Unknown("fib daddr type")
+            return (
+                "local"
+                if packet.dst_local is Tri.YES
+                else ("multicast" if packet.dst.is_multicast else "unicast")
+            )
+        raise _Unknown("a fib lookup")
+
+    def payload(self, protocol: str, fieldname: str) -> Any:
         packet = self.packet
         if protocol == "ip":
             if packet.family != 4:
@@ -296,7 +316,7 @@ class NftablesWalker:
             raise _Unknown(f"{protocol} {fieldname}")
         raise _Unknown(f"payload {protocol} {fieldname}")
 
-    def _meta(self, key: str) -> Any:
+    def meta(self, key: str) -> Any:
         packet = self.packet
         if key == "l4proto":
             return packet.protocol
@@ -312,12 +332,12 @@ class NftablesWalker:
             return "multicast" if packet.dst.is_multicast else "host"
         raise _Unknown(f"meta {key}")
 
-    def _match(self, body: Any) -> Tri:
+    def match(self, body: Any) -> Tri:
         if not isinstance(body, dict):
             raise _Unknown("a malformed match")
         op = body.get("op", "==")
         try:
-            value = self._value(body.get("left"))
+            value = self.value(body.get("left"))
         except _NoMatch:
             return Tri.NO
         if isinstance(value, _UnknownValue):
@@ -330,7 +350,7 @@ class NftablesWalker:
             if flags is not None and op in ("==", "!="):
                 result = Tri.YES if value == flags else Tri.NO
                 return result if op == "==" else result.negate()
-        contained = self._member(value, right)
+        contained = self.member(value, right)
         if op in ("==", "in"):
             return contained
         if op == "!=":
@@ -345,7 +365,7 @@ class NftablesWalker:
             return Tri.YES if compared else Tri.NO
         raise _Unknown(f"operator {op!r}")
 
-    def _member(self, value: Any, right: Any) -> Tri:
+    def member(self, value: Any, right: Any) -> Tri:
         if isinstance(right, str) and right.startswith("@"):
             named = self.ruleset.set_named(self.family, self.table, right[1:])
             if named is None:
@@ -354,24 +374,24 @@ class NftablesWalker:
                 if named.dynamic:
                     raise _Unknown(f"dynamic set {right} (its elements change at run time)")
                 return Tri.NO
-            return self._member(value, {"set": list(named.elements)})
+            return self.member(value, {"set": list(named.elements)})
         if isinstance(right, dict) and "set" in right:
             elements = right["set"]
             elements = elements if isinstance(elements, list) else [elements]
             best = Tri.NO
             for element in elements:
-                result = self._element(value, element)
+                result = self.element(value, element)
                 best = max(best, result)
                 if best is Tri.YES:
                     break
             return best
         if isinstance(right, list):
-            return self._member(value, {"set": right})
-        return self._element(value, right)
+            return self.member(value, {"set": right})
+        return self.element(value, right)
 
-    def _element(self, value: Any, element: Any) -> Tri:
+    def element(self, value: Any, element: Any) -> Tri:
         if isinstance(element, dict) and "elem" in element and isinstance(element["elem"], dict):
-            return self._element(value, element["elem"].get("val"))
+            return self.element(value, element["elem"].get("val"))
         if isinstance(value, frozenset):  # ct state
             return Tri.YES if isinstance(element, str) and element in value else Tri.NO
         if isinstance(value, _Iface):
@@ -392,11 +412,11 @@ class NftablesWalker:
             return Tri.YES if str(element) == value else Tri.NO
         raise _Unknown(f"element {str(element)[:40]}")
 
-    def _vmap(self, body: Any) -> Any:
+    def vmap(self, body: Any) -> Any:
         if not isinstance(body, dict):
             raise _Unknown("a malformed verdict map")
         try:
-            value = self._value(body.get("key"))
+            value = self.value(body.get("key"))
         except _NoMatch:
             return None
         if isinstance(value, _UnknownValue):
@@ -414,7 +434,7 @@ class NftablesWalker:
         for pair in pairs:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise _Unknown("a verdict map element")
-            result = self._element(value, pair[0])
+            result = self.element(value, pair[0])
             if result is Tri.MAYBE:
                 raise _Unknown("a verdict map key")
             if result is Tri.YES:
