@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vnetdoctor.model.net import AddressPrefix, PortRange, Protocol
+from vnetdoctor.model.net import (
+    NETFILTER_PROTOCOL_NUMBERS,
+    WINDOWS_PROTOCOL_NUMBERS,
+    AddressPrefix,
+    PortRange,
+    Protocol,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +90,45 @@ def test_protocol_parse(text: str, expected: Protocol) -> None:
 def test_protocol_rejects_unknown() -> None:
     with pytest.raises(ValueError, match="unknown protocol"):
         Protocol.parse("Gre")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "v4", "v6"),
+    [
+        (Protocol.TCP, 6, 6),
+        (Protocol.UDP, 17, 17),
+        (Protocol.ICMP, 1, 58),
+        (Protocol.ESP, 50, 50),
+        (Protocol.AH, 51, 51),
+        (Protocol.ANY, None, None),
+    ],
+)
+def test_ip_number_is_icmpv6_for_icmp_on_ipv6(
+    protocol: Protocol, v4: int | None, v6: int | None
+) -> None:
+    assert protocol.ip_number(4) == v4 == protocol.iana_number
+    assert protocol.ip_number(6) == v6
+
+
+def test_guest_firewall_protocol_names() -> None:
+    """Each guest firewall knows the names it writes, and only those: netfilter /etc/protocols'
+    (``ipv6-icmp``, ``sctp``...), Windows its five (``ICMPv4``, not ``gre``)."""
+    assert NETFILTER_PROTOCOL_NUMBERS == {
+        "tcp": 6,
+        "udp": 17,
+        "icmp": 1,
+        "icmpv6": 58,
+        "ipv6-icmp": 58,
+        "icmp6": 58,
+        "sctp": 132,
+        "udplite": 136,
+        "esp": 50,
+        "ah": 51,
+        "gre": 47,
+        "igmp": 2,
+        "dccp": 33,
+    }
+    assert WINDOWS_PROTOCOL_NUMBERS == {"tcp": 6, "udp": 17, "icmpv4": 1, "icmpv6": 58, "icmp": 1}
+    for protocol in Protocol:
+        if protocol.iana_number is not None:
+            assert NETFILTER_PROTOCOL_NUMBERS[protocol.value.casefold()] == protocol.iana_number

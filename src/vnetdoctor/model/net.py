@@ -7,6 +7,7 @@ raises ``ValueError`` on bad text, and printed back in Azure's own notation.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -43,6 +44,13 @@ class Protocol(StrEnum):
     def iana_number(self) -> int | None:
         return _IANA.get(self)
 
+    def ip_number(self, version: int) -> int | None:
+        """The number an IP header of ``version`` carries for this protocol (IPv4's protocol,
+        IPv6's next header): ICMP on IPv6 is ICMPv6, 58; ``*`` has none."""
+        if self is Protocol.ICMP and version == 6:
+            return _ICMPV6
+        return self.iana_number
+
 
 _IANA: Final = {
     Protocol.TCP: 6,
@@ -50,6 +58,32 @@ _IANA: Final = {
     Protocol.ICMP: 1,
     Protocol.ESP: 50,
     Protocol.AH: 51,
+}
+_ICMPV6: Final = 58
+
+# IANA protocol numbers by the names guest firewalls write, casefolded: Protocol's own, and the
+# protocols an NSG cannot name (ICMPv6, SCTP, GRE...) in /etc/protocols' and Windows' spellings.
+_NUMBERS_BY_NAME: Final[Mapping[str, int]] = {
+    **{protocol.value.casefold(): number for protocol, number in _IANA.items()},
+    "icmpv4": 1,
+    "icmpv6": _ICMPV6,
+    "ipv6-icmp": _ICMPV6,
+    "icmp6": _ICMPV6,
+    "igmp": 2,
+    "dccp": 33,
+    "gre": 47,
+    "sctp": 132,
+    "udplite": 136,
+}
+
+#: The protocol names netfilter writes (``iptables -p``, ``nft ... l4proto``): /etc/protocols'.
+NETFILTER_PROTOCOL_NUMBERS: Final[Mapping[str, int]] = {
+    name: number for name, number in _NUMBERS_BY_NAME.items() if name != "icmpv4"
+}
+#: The protocol names a Windows Firewall rule writes (``Get-NetFirewallPortFilter``'s
+#: ``Protocol``: TCP, UDP, ICMPv4, ICMPv6; any other protocol as its number).
+WINDOWS_PROTOCOL_NUMBERS: Final[Mapping[str, int]] = {
+    name: _NUMBERS_BY_NAME[name] for name in ("tcp", "udp", "icmp", "icmpv4", "icmpv6")
 }
 
 

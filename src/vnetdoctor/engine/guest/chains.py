@@ -1,6 +1,6 @@
 """What walking one netfilter chain yields, and what the iptables and nftables walkers share:
-the three-valued merge of a rule that may match, interface patterns, the protocol and ICMP type
-names both tools write, and the targets that leave a packet as it is."""
+the three-valued merge of a rule that may match, interface patterns, the ICMP type names both
+tools write, the protocols with ports, and the targets that leave a packet as it is."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Final
 
 from vnetdoctor.engine.guest.common import Tri
 from vnetdoctor.model.evidence import SourceRef
-from vnetdoctor.model.net import IPAddress
+from vnetdoctor.model.net import NETFILTER_PROTOCOL_NUMBERS, IPAddress
 
 __all__ = [
     "ICMPV6_TYPES",
     "ICMP_TYPES",
     "NO_EFFECT_TARGETS",
-    "PROTOCOL_NUMBERS",
+    "PORT_PROTOCOLS",
     "ChainOutcome",
     "Cond",
     "iface_match",
@@ -23,21 +23,10 @@ __all__ = [
 ]
 
 Cond = tuple[Tri, str | None]
-PROTOCOL_NUMBERS: Final = {
-    "tcp": 6,
-    "udp": 17,
-    "icmp": 1,
-    "icmpv6": 58,
-    "ipv6-icmp": 58,
-    "icmp6": 58,
-    "sctp": 132,
-    "udplite": 136,
-    "esp": 50,
-    "ah": 51,
-    "gre": 47,
-    "igmp": 2,
-    "dccp": 33,
-}
+#: The protocols whose header starts with ports (TCP, UDP, SCTP, DCCP, UDP-Lite).
+PORT_PROTOCOLS: Final = frozenset(
+    NETFILTER_PROTOCOL_NUMBERS[name] for name in ("tcp", "udp", "sctp", "dccp", "udplite")
+)
 ICMP_TYPES: Final = {
     "echo-reply": 0,
     "pong": 0,

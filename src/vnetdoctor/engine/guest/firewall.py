@@ -24,7 +24,7 @@ from vnetdoctor.model.security import Direction
 
 __all__ = ["firewall_verdict", "forward_verdict"]
 
-_PROTO_NUMBER: Final = {Protocol.TCP: 6, Protocol.UDP: 17}
+_MODELLED: Final = frozenset({Protocol.TCP, Protocol.UDP, Protocol.ICMP})
 
 
 def firewall_verdict(
@@ -303,9 +303,9 @@ def _judge(
 
 
 def _protocol_number(flow: Flow) -> int | None:
-    if flow.protocol is Protocol.ICMP:
-        return 1 if flow.destination.version == 4 else 58
-    return _PROTO_NUMBER.get(flow.protocol)
+    if flow.protocol not in _MODELLED:
+        return None
+    return flow.protocol.ip_number(flow.destination.version)
 
 
 def _packets(

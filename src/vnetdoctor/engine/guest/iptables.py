@@ -11,7 +11,7 @@ from vnetdoctor.engine.guest.chains import (
     ICMP_TYPES,
     ICMPV6_TYPES,
     NO_EFFECT_TARGETS,
-    PROTOCOL_NUMBERS,
+    PORT_PROTOCOLS,
     ChainOutcome,
     Cond,
     iface_match,
@@ -19,7 +19,7 @@ from vnetdoctor.engine.guest.chains import (
 )
 from vnetdoctor.engine.guest.common import Packet, Tri, tri_and
 from vnetdoctor.model.evidence import IptablesRule, IptablesTable
-from vnetdoctor.model.net import IPAddress
+from vnetdoctor.model.net import NETFILTER_PROTOCOL_NUMBERS, IPAddress
 
 __all__ = ["IptablesWalker"]
 
@@ -329,7 +329,7 @@ def _proto_match(value: str, packet: Packet) -> Tri:
     text = value.casefold()
     if text in ("all", "0", ""):
         return Tri.YES
-    number = int(text) if text.isdigit() else PROTOCOL_NUMBERS.get(text)
+    number = int(text) if text.isdigit() else NETFILTER_PROTOCOL_NUMBERS.get(text)
     if number is None:
         return Tri.MAYBE
     return Tri.YES if number == packet.protocol else Tri.NO
@@ -373,7 +373,7 @@ def _port_range(text: str) -> tuple[int, int] | None:
 
 
 def _port_spec(text: str, port: int | None, packet: Packet) -> Cond:
-    if packet.protocol not in (6, 17, 132, 33, 136):
+    if packet.protocol not in PORT_PROTOCOLS:
         return Tri.NO, None
     bounds = _port_range(text)
     if bounds is None:

@@ -13,14 +13,14 @@ from vnetdoctor.engine.guest.chains import (
     ICMP_TYPES,
     ICMPV6_TYPES,
     NO_EFFECT_TARGETS,
-    PROTOCOL_NUMBERS,
+    PORT_PROTOCOLS,
     ChainOutcome,
     iface_match,
     merge_maybe,
 )
 from vnetdoctor.engine.guest.common import Packet, Tri, tri_and
 from vnetdoctor.model.evidence import NftChain, NftRule, NftRuleset
-from vnetdoctor.model.net import IPAddress
+from vnetdoctor.model.net import NETFILTER_PROTOCOL_NUMBERS, IPAddress
 
 __all__ = ["NftablesWalker"]
 
@@ -288,10 +288,10 @@ class _PacketMatcher:
                 fieldname, _unknown(f"ip6 {fieldname}")
             )
         if protocol in ("tcp", "udp", "th", "udplite", "sctp", "dccp"):
-            number = {"tcp": 6, "udp": 17, "udplite": 136, "sctp": 132, "dccp": 33}.get(protocol)
+            number = NETFILTER_PROTOCOL_NUMBERS.get(protocol)  # th: any of them
             if number is not None and packet.protocol != number:
                 raise _NoMatch
-            if protocol == "th" and packet.protocol not in (6, 17, 132, 33, 136):
+            if protocol == "th" and packet.protocol not in PORT_PROTOCOLS:
                 raise _NoMatch
             if fieldname == "dport":
                 return (
@@ -495,7 +495,8 @@ def _nft_int(value: Any) -> int | None:
     if isinstance(value, str):
         if value.isdigit():
             return int(value)
-        return PROTOCOL_NUMBERS.get(value) if value in PROTOCOL_NUMBERS else _ICMP_NAME.get(value)
+        numbers = NETFILTER_PROTOCOL_NUMBERS
+        return numbers.get(value) if value in numbers else _ICMP_NAME.get(value)
     return None
 
 

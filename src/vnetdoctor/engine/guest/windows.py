@@ -33,14 +33,13 @@ from vnetdoctor.model.evidence import (
     WindowsFirewallProfile,
     WindowsFirewallRule,
 )
-from vnetdoctor.model.net import Flow, IPAddress, Protocol
+from vnetdoctor.model.net import WINDOWS_PROTOCOL_NUMBERS, Flow, IPAddress, Protocol
 from vnetdoctor.model.security import Direction
 
 __all__ = ["PROFILES", "windows_decision"]
 
 PROFILES: Final = ("Domain", "Private", "Public")
-_PROTO_NUMBERS: Final = {"tcp": 6, "udp": 17, "icmpv4": 1, "icmpv6": 58, "icmp": 1}
-_FLOW_PROTO: Final = {Protocol.TCP: 6, Protocol.UDP: 17, Protocol.ICMP: 1}
+_MODELLED: Final = frozenset({Protocol.TCP, Protocol.UDP, Protocol.ICMP})
 _ADDRESS_KEYWORDS: Final = frozenset(
     {
         "internet",
@@ -226,13 +225,13 @@ def _rule_tri(
         elif rule.policy_store.casefold() in ("persistentstore", "local"):
             return Tri.NO, None
     # protocol
-    number = _FLOW_PROTO.get(flow.protocol)
+    number = flow.protocol.iana_number
     if rule.protocol is None:
         conditions.append((Tri.MAYBE, "the export does not show the rule's protocol"))
     else:
         text = rule.protocol.strip().casefold()
         if text not in ("any", "*", "256"):
-            wanted = int(text) if text.isdigit() else _PROTO_NUMBERS.get(text)
+            wanted = int(text) if text.isdigit() else WINDOWS_PROTOCOL_NUMBERS.get(text)
             if wanted is None:
                 conditions.append((Tri.MAYBE, f"protocol {rule.protocol!r}"))
             elif wanted != number:
@@ -388,7 +387,7 @@ def windows_decision(
     fw: WindowsFirewall, evidence: GuestEvidence, flow: Flow, direction: Direction
 ) -> Decision:
     """The Windows Firewall's answer for ``flow`` arriving (``INBOUND``) or leaving."""
-    if flow.protocol not in _FLOW_PROTO:
+    if flow.protocol not in _MODELLED:
         return Decision(
             GuestVerdict.UNKNOWN,
             None,
