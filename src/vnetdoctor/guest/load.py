@@ -14,7 +14,7 @@ evidence that was misread is worse than none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -221,178 +221,182 @@ class _Builder:
                 self.os_family = OsFamily.LINUX
 
     def _parse(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        """Read one artefact into what is being built; the number of items it held."""
+        reader = _READERS.get(kind)
+        if reader is None:
+            raise ref.error(f"no reader for artefact kind {kind.value!r}")
+        return reader(self, kind, text, ref)
+
+    def _listeners(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
         if kind is ArtefactKind.SS:
             table = ss.parse_ss(text, ref)
-            self.listeners.append(table)
-            return len(table.sockets)
-        if kind is ArtefactKind.NETSTAT_LINUX:
+        elif kind is ArtefactKind.NETSTAT_LINUX:
             table = netstat.parse_linux_netstat(text, ref)
-            self.listeners.append(table)
-            return len(table.sockets)
-        if kind is ArtefactKind.NETSTAT_WINDOWS:
+        else:
             table = netstat.parse_windows_netstat(text, ref)
-            self.listeners.append(table)
-            return len(table.sockets)
-        if kind in (
-            ArtefactKind.IPTABLES_SAVE,
-            ArtefactKind.IP6TABLES_SAVE,
-            ArtefactKind.IPTABLES_LEGACY_SAVE,
-            ArtefactKind.IP6TABLES_LEGACY_SAVE,
-        ):
-            family = (
-                6
-                if kind in (ArtefactKind.IP6TABLES_SAVE, ArtefactKind.IP6TABLES_LEGACY_SAVE)
-                else None
+        self.listeners.append(table)
+        return len(table.sockets)
+
+    def _iptables(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        family = (
+            6 if kind in (ArtefactKind.IP6TABLES_SAVE, ArtefactKind.IP6TABLES_LEGACY_SAVE) else None
+        )
+        dump = iptables.parse_iptables_save(text, ref, family=family)
+        if kind in _LEGACY:
+            self.legacy_families.add(_LEGACY[kind])
+            # iptables-legacy-save 1.8 prints no backend marker: the command says it.
+            dump = dump._replace(
+                tables=tuple(msgspec.structs.replace(t, backend="legacy") for t in dump.tables)
             )
-            dump = iptables.parse_iptables_save(text, ref, family=family)
-            if kind in _LEGACY:
-                self.legacy_families.add(_LEGACY[kind])
-                # iptables-legacy-save 1.8 prints no backend marker: the command says it.
-                dump = dump._replace(
-                    tables=tuple(msgspec.structs.replace(t, backend="legacy") for t in dump.tables)
-                )
-            if not dump.tables:
-                self.iptables_empty.add(family or 4)
-            known = {(t.family, t.name, t.backend) for t in self.iptables}
-            self.iptables.extend(
-                t for t in dump.tables if (t.family, t.name, t.backend) not in known
-            )
-            self.legacy_hidden = self.legacy_hidden or dump.legacy_tables_hidden
-            return sum(len(t.rules) for t in dump.tables)
-        if kind is ArtefactKind.NFT_JSON:
-            ruleset = nftables.parse_nft_json(text, ref)
-            if self.nft is None:
-                self.nft = ruleset
-            else:
-                self.gaps.append(
-                    Gap(what=str(ref), reason="a second nft ruleset; only the first is used")
-                )
-            self.nft_collected = True
-            return len(ruleset.rules)
-        if kind is ArtefactKind.NFT_TEXT:
-            self.unreadable_firewalls.append(f"{ref} (nft list ruleset as text)")
+        if not dump.tables:
+            self.iptables_empty.add(family or 4)
+        known = {(t.family, t.name, t.backend) for t in self.iptables}
+        self.iptables.extend(t for t in dump.tables if (t.family, t.name, t.backend) not in known)
+        self.legacy_hidden = self.legacy_hidden or dump.legacy_tables_hidden
+        return sum(len(t.rules) for t in dump.tables)
+
+    def _nft_json(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        ruleset = nftables.parse_nft_json(text, ref)
+        if self.nft is None:
+            self.nft = ruleset
+        else:
             self.gaps.append(
-                Gap(
-                    what=str(ref),
-                    reason="nft text output is not evaluated: give `nft -j list ruleset`",
-                )
+                Gap(what=str(ref), reason="a second nft ruleset; only the first is used")
             )
-            return 0
-        if kind is ArtefactKind.IP_ADDR_JSON:
-            adapters = iproute.parse_ip_addr_json(text, ref)
-            self.adapters_from(kind, adapters)
-            return len(adapters)
-        if kind is ArtefactKind.IP_ADDR:
-            adapters = iproute.parse_ip_addr(text, ref)
-            self.adapters_from(kind, adapters)
-            return len(adapters)
-        if kind in (ArtefactKind.IP_ROUTE_JSON, ArtefactKind.IP_ROUTE):
-            routes = (
-                iproute.parse_ip_route_json(text, ref)
-                if kind is ArtefactKind.IP_ROUTE_JSON
-                else iproute.parse_ip_route(text, ref)
+        self.nft_collected = True
+        return len(ruleset.rules)
+
+    def _nft_text(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        self.unreadable_firewalls.append(f"{ref} (nft list ruleset as text)")
+        self.gaps.append(
+            Gap(
+                what=str(ref),
+                reason="nft text output is not evaluated: give `nft -j list ruleset`",
             )
-            self.routes = [*(self.routes or []), *routes]
-            return len(routes)
-        if kind is ArtefactKind.RESOLV_CONF:
-            servers = iproute.parse_resolv_conf(text, ref)
-            self.dns = [*(self.dns or []), *servers]
-            return len(servers)
-        if kind is ArtefactKind.IPCONFIG:
-            result = ipconfig.parse_ipconfig(text, ref)
-            self.hostname = self.hostname or result.hostname
-            self.adapters_from(kind, result.adapters)
-            if self.dns is None and kind is ArtefactKind.IPCONFIG:
-                self.dns = [s for a in result.adapters for s in a.dns_servers]
-            return len(result.adapters)
-        if kind is ArtefactKind.GET_NETADAPTER:
-            rows, hidden = windows.parse_get_netadapter(text, ref)
-            self.netadapter_rows.extend(rows)
-            self.include_hidden = self.include_hidden or hidden
-            return len(rows)
-        if kind is ArtefactKind.ROUTE_PRINT:
-            routes = windows.parse_route_print(text, ref)
-            self.routes = [*(self.routes or []), *routes]
-            return len(routes)
-        if kind is ArtefactKind.TEST_NETCONNECTION:
-            tests = windows.parse_test_netconnection(text, ref)
-            self.connects.extend(tests)
-            return len(tests)
-        if kind in (
-            ArtefactKind.WINDOWS_FIREWALL_JSON,
-            ArtefactKind.WINDOWS_FIREWALL_LIST,
-            ArtefactKind.NETSH_FIREWALL,
-        ):
-            export = (
-                winfw.parse_firewall_json(text, ref)
-                if kind is ArtefactKind.WINDOWS_FIREWALL_JSON
-                else winfw.parse_firewall_list(text, ref)
-                if kind is ArtefactKind.WINDOWS_FIREWALL_LIST
-                else winfw.parse_netsh(text, ref)
-            )
-            self.fw_profiles.extend(export.profiles)
-            self.fw_rules.extend(export.rules)
-            if export.rules:
-                self.fw_filters_known = self.fw_filters_known and export.rules_have_filters
+        )
+        return 0
+
+    def _ip_addr(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        adapters = (
+            iproute.parse_ip_addr_json(text, ref)
+            if kind is ArtefactKind.IP_ADDR_JSON
+            else iproute.parse_ip_addr(text, ref)
+        )
+        self.adapters_from(kind, adapters)
+        return len(adapters)
+
+    def _ip_route(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        routes = (
+            iproute.parse_ip_route_json(text, ref)
+            if kind is ArtefactKind.IP_ROUTE_JSON
+            else iproute.parse_ip_route(text, ref)
+        )
+        self.routes = [*(self.routes or []), *routes]
+        return len(routes)
+
+    def _resolv_conf(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        servers = iproute.parse_resolv_conf(text, ref)
+        self.dns = [*(self.dns or []), *servers]
+        return len(servers)
+
+    def _ipconfig(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        result = ipconfig.parse_ipconfig(text, ref)
+        self.hostname = self.hostname or result.hostname
+        self.adapters_from(kind, result.adapters)
+        if self.dns is None:
+            self.dns = [s for a in result.adapters for s in a.dns_servers]
+        return len(result.adapters)
+
+    def _get_netadapter(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        rows, hidden = windows.parse_get_netadapter(text, ref)
+        self.netadapter_rows.extend(rows)
+        self.include_hidden = self.include_hidden or hidden
+        return len(rows)
+
+    def _route_print(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        routes = windows.parse_route_print(text, ref)
+        self.routes = [*(self.routes or []), *routes]
+        return len(routes)
+
+    def _test_netconnection(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        tests = windows.parse_test_netconnection(text, ref)
+        self.connects.extend(tests)
+        return len(tests)
+
+    def _windows_firewall(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        export = (
+            winfw.parse_firewall_json(text, ref)
+            if kind is ArtefactKind.WINDOWS_FIREWALL_JSON
+            else winfw.parse_firewall_list(text, ref)
+            if kind is ArtefactKind.WINDOWS_FIREWALL_LIST
+            else winfw.parse_netsh(text, ref)
+        )
+        self.fw_profiles.extend(export.profiles)
+        self.fw_rules.extend(export.rules)
+        if export.rules:
+            self.fw_filters_known = self.fw_filters_known and export.rules_have_filters
+        self.fw_source = self.fw_source or ref
+        return len(export.rules) + len(export.profiles)
+
+    def _windows_probe(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        probe = windows.parse_windows_probe(text, ref)
+        self.hostname = self.hostname or probe.hostname
+        self.os_version = self.os_version or probe.os_version
+        if self.privileged is None:
+            self.privileged = probe.privileged
+        if probe.adapters is not None:
+            self.adapters_from(kind, probe.adapters)
+            self.include_hidden = True
+        if probe.listeners is not None:
+            self.listeners.append(probe.listeners)
+        if probe.firewall is not None:
+            self.fw_profiles.extend(probe.firewall.profiles)
+            self.fw_rules.extend(probe.firewall.rules)
+            self.fw_categories.extend(probe.firewall.interface_categories)
             self.fw_source = self.fw_source or ref
-            return len(export.rules) + len(export.profiles)
-        if kind is ArtefactKind.WINDOWS_PROBE:
-            probe = windows.parse_windows_probe(text, ref)
-            self.hostname = self.hostname or probe.hostname
-            self.os_version = self.os_version or probe.os_version
-            if self.privileged is None:
-                self.privileged = probe.privileged
-            if probe.adapters is not None:
-                self.adapters_from(kind, probe.adapters)
-                self.include_hidden = True
-            if probe.listeners is not None:
-                self.listeners.append(probe.listeners)
-            if probe.firewall is not None:
-                self.fw_profiles.extend(probe.firewall.profiles)
-                self.fw_rules.extend(probe.firewall.rules)
-                self.fw_categories.extend(probe.firewall.interface_categories)
-                self.fw_source = self.fw_source or ref
-                if not probe.firewall.rules_collected:
-                    self.fw_filters_known = False
-            if probe.routes is not None:
-                self.routes = [*(self.routes or []), *probe.routes]
-            if probe.dns_servers is not None:
-                self.dns = [*(self.dns or []), *probe.dns_servers]
-            self.gaps.extend(probe.gaps)
-            return len(probe.firewall.rules) if probe.firewall else 0
-        if kind in (ArtefactKind.UFW_STATUS, ArtefactKind.FIREWALLD):
-            self.gaps.append(
-                Gap(
-                    what=str(ref),
-                    reason=f"{kind.value} output is a summary and is not evaluated: give "
-                    "`iptables-save` and `nft -j list ruleset`",
-                )
+            if not probe.firewall.rules_collected:
+                self.fw_filters_known = False
+        if probe.routes is not None:
+            self.routes = [*(self.routes or []), *probe.routes]
+        if probe.dns_servers is not None:
+            self.dns = [*(self.dns or []), *probe.dns_servers]
+        self.gaps.extend(probe.gaps)
+        return len(probe.firewall.rules) if probe.firewall else 0
+
+    def _firewall_summary(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        self.gaps.append(
+            Gap(
+                what=str(ref),
+                reason=f"{kind.value} output is a summary and is not evaluated: give "
+                "`iptables-save` and `nft -j list ruleset`",
             )
-            return 0
-        if kind is ArtefactKind.SYSCTL:
-            found = 0
-            for number, line in enumerate(text.splitlines(), start=1):
-                key, sep, value = line.partition("=")
-                if not sep:
-                    continue
-                key, value = key.strip(), value.strip()
-                if value not in ("0", "1"):
-                    raise ref.error(f"unexpected sysctl value {value!r} for {key}", number)
-                if key == "net.ipv4.ip_forward":
-                    self.ipv4_forwarding = value == "1"
-                    self.forwarding_source = ref.at(number)
-                    found += 1
-                elif key == "net.ipv6.conf.all.forwarding":
-                    self.ipv6_forwarding = value == "1"
-                    found += 1
-            return found
-        if kind is ArtefactKind.OS_RELEASE:
-            for line in text.splitlines():
-                if line.startswith("PRETTY_NAME="):
-                    self.os_version = self.os_version or line.split("=", 1)[1].strip().strip('"')
-            self.os_family = OsFamily.LINUX
-            return 0
-        raise ref.error(f"no reader for artefact kind {kind.value!r}")
+        )
+        return 0
+
+    def _sysctl(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        found = 0
+        for number, line in enumerate(text.splitlines(), start=1):
+            key, sep, value = line.partition("=")
+            if not sep:
+                continue
+            key, value = key.strip(), value.strip()
+            if value not in ("0", "1"):
+                raise ref.error(f"unexpected sysctl value {value!r} for {key}", number)
+            if key == "net.ipv4.ip_forward":
+                self.ipv4_forwarding = value == "1"
+                self.forwarding_source = ref.at(number)
+                found += 1
+            elif key == "net.ipv6.conf.all.forwarding":
+                self.ipv6_forwarding = value == "1"
+                found += 1
+        return found
+
+    def _os_release(self, kind: ArtefactKind, text: str, ref: SourceRef) -> int:
+        for line in text.splitlines():
+            if line.startswith("PRETTY_NAME="):
+                self.os_version = self.os_version or line.split("=", 1)[1].strip().strip('"')
+        self.os_family = OsFamily.LINUX
+        return 0
 
     def build(self) -> GuestEvidence:
         windows_fw = None
@@ -435,6 +439,37 @@ class _Builder:
             gaps=tuple(self.gaps),
             artefacts=tuple(self.artefacts),
         )
+
+
+_Reader = Callable[[_Builder, ArtefactKind, str, SourceRef], int]
+_READERS: Final[dict[ArtefactKind, _Reader]] = {
+    ArtefactKind.SS: _Builder._listeners,
+    ArtefactKind.NETSTAT_LINUX: _Builder._listeners,
+    ArtefactKind.NETSTAT_WINDOWS: _Builder._listeners,
+    ArtefactKind.IPTABLES_SAVE: _Builder._iptables,
+    ArtefactKind.IP6TABLES_SAVE: _Builder._iptables,
+    ArtefactKind.IPTABLES_LEGACY_SAVE: _Builder._iptables,
+    ArtefactKind.IP6TABLES_LEGACY_SAVE: _Builder._iptables,
+    ArtefactKind.NFT_JSON: _Builder._nft_json,
+    ArtefactKind.NFT_TEXT: _Builder._nft_text,
+    ArtefactKind.IP_ADDR_JSON: _Builder._ip_addr,
+    ArtefactKind.IP_ADDR: _Builder._ip_addr,
+    ArtefactKind.IP_ROUTE_JSON: _Builder._ip_route,
+    ArtefactKind.IP_ROUTE: _Builder._ip_route,
+    ArtefactKind.RESOLV_CONF: _Builder._resolv_conf,
+    ArtefactKind.IPCONFIG: _Builder._ipconfig,
+    ArtefactKind.GET_NETADAPTER: _Builder._get_netadapter,
+    ArtefactKind.ROUTE_PRINT: _Builder._route_print,
+    ArtefactKind.TEST_NETCONNECTION: _Builder._test_netconnection,
+    ArtefactKind.WINDOWS_FIREWALL_JSON: _Builder._windows_firewall,
+    ArtefactKind.WINDOWS_FIREWALL_LIST: _Builder._windows_firewall,
+    ArtefactKind.NETSH_FIREWALL: _Builder._windows_firewall,
+    ArtefactKind.WINDOWS_PROBE: _Builder._windows_probe,
+    ArtefactKind.UFW_STATUS: _Builder._firewall_summary,
+    ArtefactKind.FIREWALLD: _Builder._firewall_summary,
+    ArtefactKind.SYSCTL: _Builder._sysctl,
+    ArtefactKind.OS_RELEASE: _Builder._os_release,
+}
 
 
 def _overlay(
