@@ -93,6 +93,25 @@ def _ip(value: Any) -> IPAddress | None:
         return None
 
 
+class _ProbeDocument:
+    """The probe's JSON, where each of its records sits (file line and JSON pointer), and the
+    gaps its sections report, in the order they are read."""
+
+    def __init__(self, document: dict[str, Any], text: str, source: SourceRef) -> None:
+        self.document = document
+        self.lines = json_pointer_lines(text, 4)
+        self.source = source
+        self.gaps: list[Gap] = []
+
+    def section(self, name: str) -> Any:
+        return _section(self.document, name, self.gaps)
+
+    def ref(self, section: str, index: int) -> SourceRef:
+        pointer = f"/sections/{section}/data/{index}"
+        line = self.lines.get(pointer) or self.lines.get(f"/sections/{section}/data")
+        return self.source.at(line, pointer)
+
+
 def parse_windows_probe(text: str, source: SourceRef) -> WindowsProbe:
     text = text.lstrip("\ufeff")
     try:
@@ -103,22 +122,37 @@ def parse_windows_probe(text: str, source: SourceRef) -> WindowsProbe:
         ) from None
     if not isinstance(document, dict) or document.get("schema") != WINDOWS_PROBE_SCHEMA:
         raise source.error(f"not {WINDOWS_PROBE_SCHEMA} output", 1)
-    lines = json_pointer_lines(text, 4)
-    gaps: list[Gap] = []
-
-    def ref(section: str, index: int) -> SourceRef:
-        pointer = f"/sections/{section}/data/{index}"
-        line = lines.get(pointer) or lines.get(f"/sections/{section}/data")
-        return source.at(line, pointer)
-
-    computer = (_section(document, "computer", gaps) or [{}])[0]
+    probe = _ProbeDocument(document, text, source)
+    computer = (probe.section("computer") or [{}])[0]
     hostname = computer.get("ComputerName") if isinstance(computer, dict) else None
     os_version = computer.get("OsCaption") if isinstance(computer, dict) else None
     privileged = computer.get("IsAdmin") if isinstance(computer, dict) else None
+    by_alias = _probe_addresses(probe)
+    routes, gateways = _probe_routes(probe)
+    dns = _probe_dns(probe)
+    adapters = _probe_adapters(probe, by_alias, gateways, dns or {})
+    listeners = _probe_listeners(probe)
+    firewall = _probe_firewall(probe)
+    return WindowsProbe(
+        hostname=hostname if isinstance(hostname, str) else None,
+        os_version=os_version if isinstance(os_version, str) else None,
+        privileged=privileged if isinstance(privileged, bool) else None,
+        adapters=tuple(adapters) if adapters is not None else None,
+        adapters_include_hidden=adapters is not None,
+        listeners=listeners,
+        firewall=firewall,
+        routes=tuple(routes) if routes is not None else None,
+        dns_servers=tuple(s for servers in dns.values() for s in servers)
+        if dns is not None
+        else None,
+        gaps=tuple(probe.gaps),
+    )
 
-    # Addresses, gateways and DNS servers by interface alias
+
+def _probe_addresses(probe: _ProbeDocument) -> dict[str, list[GuestAddress]]:
+    """Addresses by interface alias (``Get-NetIPAddress``)."""
     by_alias: dict[str, list[GuestAddress]] = {}
-    for position, item in enumerate(_section(document, "ip_addresses", gaps) or ()):
+    for position, item in enumerate(probe.section("ip_addresses") or ()):
         ip = _ip(item.get("IPAddress"))
         if ip is None:
             continue
@@ -136,10 +170,18 @@ def parse_windows_probe(text: str, source: SourceRef) -> WindowsProbe:
                 if item.get("AddressState") is not None
                 else None,
                 scope="link" if ip.is_link_local else "host" if ip.is_loopback else "global",
-                source=ref("ip_addresses", position),
+                source=probe.ref("ip_addresses", position),
             )
         )
-    routes_data = _section(document, "routes", gaps)
+    return by_alias
+
+
+def _probe_routes(
+    probe: _ProbeDocument,
+) -> tuple[list[GuestRoute] | None, dict[str, list[IPAddress]]]:
+    """The routes (``Get-NetRoute``; ``None`` when the section failed) and each interface's
+    default gateways."""
+    routes_data = probe.section("routes")
     routes: list[GuestRoute] = []
     gateways: dict[str, list[IPAddress]] = {}
     for index, item in enumerate(routes_data or ()):
@@ -159,110 +201,121 @@ def parse_windows_probe(text: str, source: SourceRef) -> WindowsProbe:
                 metric=item.get("RouteMetric")
                 if isinstance(item.get("RouteMetric"), int)
                 else None,
-                source=ref("routes", index),
+                source=probe.ref("routes", index),
             )
         )
         if hop is not None and alias and destination.prefixlen == 0:
             gateways.setdefault(alias, []).append(hop)
-    dns_data = _section(document, "dns", gaps)
+    return (routes if routes_data is not None else None), gateways
+
+
+def _probe_dns(probe: _ProbeDocument) -> dict[str, list[IPAddress]] | None:
+    """DNS servers by interface alias (``Get-DnsClientServerAddress``), ``None`` when the
+    section failed."""
+    dns_data = probe.section("dns")
     dns: dict[str, list[IPAddress]] = {}
     for item in dns_data or ():
         servers = item.get("ServerAddresses") or []
         found = [_ip(s) for s in (servers if isinstance(servers, list) else [servers])]
         dns.setdefault(str(item.get("InterfaceAlias")), []).extend(s for s in found if s)
+    return dns if dns_data is not None else None
 
-    adapters: list[GuestAdapter] | None = None
-    adapter_data = _section(document, "adapters", gaps)
-    if adapter_data is not None:
-        adapters = []
-        for index, item in enumerate(adapter_data):
-            name = str(item.get("Name") or item.get("InterfaceAlias") or "?")
-            status = _adapter_status(item.get("Status"))
-            adapters.append(
-                GuestAdapter(
-                    name=name,
-                    description=item.get("InterfaceDescription"),
-                    mac=item.get("MacAddress"),
-                    status=status,
-                    hidden=bool(item.get("Hidden")),
-                    present=status is not AdapterStatus.NOT_PRESENT,
-                    is_loopback="loopback" in str(item.get("InterfaceDescription", "")).casefold(),
-                    addresses=tuple(by_alias.get(name, ())),
-                    gateways=tuple(gateways.get(name, ())),
-                    dns_servers=tuple(dns.get(name, ())),
-                    source=ref("adapters", index),
-                )
+
+def _probe_adapters(
+    probe: _ProbeDocument,
+    by_alias: dict[str, list[GuestAddress]],
+    gateways: dict[str, list[IPAddress]],
+    dns: dict[str, list[IPAddress]],
+) -> list[GuestAdapter] | None:
+    """The adapters (``Get-NetAdapter -IncludeHidden``) with their addresses, gateways and DNS
+    servers, then the ghost NICs that only ``Get-PnpDevice`` shows, then the loopback."""
+    adapter_data = probe.section("adapters")
+    if adapter_data is None:
+        return None
+    adapters: list[GuestAdapter] = []
+    for index, item in enumerate(adapter_data):
+        name = str(item.get("Name") or item.get("InterfaceAlias") or "?")
+        status = _adapter_status(item.get("Status"))
+        adapters.append(
+            GuestAdapter(
+                name=name,
+                description=item.get("InterfaceDescription"),
+                mac=item.get("MacAddress"),
+                status=status,
+                hidden=bool(item.get("Hidden")),
+                present=status is not AdapterStatus.NOT_PRESENT,
+                is_loopback="loopback" in str(item.get("InterfaceDescription", "")).casefold(),
+                addresses=tuple(by_alias.get(name, ())),
+                gateways=tuple(gateways.get(name, ())),
+                dns_servers=tuple(dns.get(name, ())),
+                source=probe.ref("adapters", index),
             )
-        known = {a.description for a in adapters if a.description}
-        for index, item in enumerate(_section(document, "pnp", gaps) or ()):
-            if item.get("Present") is False and item.get("FriendlyName") not in known:
-                adapters.append(
-                    GuestAdapter(
-                        name=str(item.get("FriendlyName") or item.get("InstanceId") or "?"),
-                        description=item.get("FriendlyName"),
-                        status=AdapterStatus.NOT_PRESENT,
-                        hidden=True,
-                        present=False,
-                        source=ref("pnp", index),
-                    )
-                )
-        if "Loopback Pseudo-Interface 1" in by_alias and not any(a.is_loopback for a in adapters):
-            adapters.append(
-                GuestAdapter(
-                    name="Loopback Pseudo-Interface 1",
-                    status=AdapterStatus.UP,
-                    is_loopback=True,
-                    addresses=tuple(by_alias["Loopback Pseudo-Interface 1"]),
-                )
-            )
-
-    listeners: ListenerTable | None = None
-    tcp = _section(document, "tcp_listeners", gaps)
-    udp = _section(document, "udp_endpoints", gaps)
-    if tcp is not None:
-        sockets = [
-            _socket(Protocol.TCP, item, ref("tcp_listeners", i)) for i, item in enumerate(tcp)
-        ]
-        sockets += [
-            _socket(Protocol.UDP, item, ref("udp_endpoints", i)) for i, item in enumerate(udp or ())
-        ]
-        listeners = ListenerTable(sockets=tuple(sockets), complete=True, source=source)
-
-    firewall: WindowsFirewall | None = None
-    fw_profiles = _section(document, "firewall_profiles", gaps)
-    fw_rules = _section(document, "firewall_rules", gaps)
-    categories = _section(document, "connection_profiles", gaps)
-    if fw_profiles is not None or fw_rules is not None:
-        firewall = WindowsFirewall(
-            profiles=tuple(
-                profile_from_object(item, ref("firewall_profiles", i))
-                for i, item in enumerate(fw_profiles or ())
-            ),
-            rules=tuple(
-                rule_from_object(item, ref("firewall_rules", i))
-                for i, item in enumerate(fw_rules or ())
-            ),
-            rules_collected=fw_rules is not None,
-            interface_categories=tuple(
-                (str(item.get("InterfaceAlias")), category)
-                for item in categories or ()
-                if (category := category_of(item.get("NetworkCategory"))) is not None
-            ),
-            source=source,
         )
-    return WindowsProbe(
-        hostname=hostname if isinstance(hostname, str) else None,
-        os_version=os_version if isinstance(os_version, str) else None,
-        privileged=privileged if isinstance(privileged, bool) else None,
-        adapters=tuple(adapters) if adapters is not None else None,
-        adapters_include_hidden=adapters is not None,
-        listeners=listeners,
-        firewall=firewall,
-        routes=tuple(routes) if routes_data is not None else None,
-        dns_servers=tuple(s for servers in dns.values() for s in servers)
-        if dns_data is not None
-        else None,
-        gaps=tuple(gaps),
+    known = {a.description for a in adapters if a.description}
+    for index, item in enumerate(probe.section("pnp") or ()):
+        if item.get("Present") is False and item.get("FriendlyName") not in known:
+            adapters.append(
+                GuestAdapter(
+                    name=str(item.get("FriendlyName") or item.get("InstanceId") or "?"),
+                    description=item.get("FriendlyName"),
+                    status=AdapterStatus.NOT_PRESENT,
+                    hidden=True,
+                    present=False,
+                    source=probe.ref("pnp", index),
+                )
+            )
+    if "Loopback Pseudo-Interface 1" in by_alias and not any(a.is_loopback for a in adapters):
+        adapters.append(
+            GuestAdapter(
+                name="Loopback Pseudo-Interface 1",
+                status=AdapterStatus.UP,
+                is_loopback=True,
+                addresses=tuple(by_alias["Loopback Pseudo-Interface 1"]),
+            )
+        )
+    return adapters
+
+
+def _probe_listeners(probe: _ProbeDocument) -> ListenerTable | None:
+    """TCP listeners and UDP endpoints; ``None`` without the TCP section."""
+    tcp = probe.section("tcp_listeners")
+    udp = probe.section("udp_endpoints")
+    if tcp is None:
+        return None
+    sockets = [
+        _socket(Protocol.TCP, item, probe.ref("tcp_listeners", i)) for i, item in enumerate(tcp)
+    ]
+    sockets += [
+        _socket(Protocol.UDP, item, probe.ref("udp_endpoints", i))
+        for i, item in enumerate(udp or ())
+    ]
+    return ListenerTable(sockets=tuple(sockets), complete=True, source=probe.source)
+
+
+def _probe_firewall(probe: _ProbeDocument) -> WindowsFirewall | None:
+    """Profiles, rules and the interfaces' network categories; ``None`` with neither profiles
+    nor rules."""
+    fw_profiles = probe.section("firewall_profiles")
+    fw_rules = probe.section("firewall_rules")
+    categories = probe.section("connection_profiles")
+    if fw_profiles is None and fw_rules is None:
+        return None
+    return WindowsFirewall(
+        profiles=tuple(
+            profile_from_object(item, probe.ref("firewall_profiles", i))
+            for i, item in enumerate(fw_profiles or ())
+        ),
+        rules=tuple(
+            rule_from_object(item, probe.ref("firewall_rules", i))
+            for i, item in enumerate(fw_rules or ())
+        ),
+        rules_collected=fw_rules is not None,
+        interface_categories=tuple(
+            (str(item.get("InterfaceAlias")), category)
+            for item in categories or ()
+            if (category := category_of(item.get("NetworkCategory"))) is not None
+        ),
+        source=probe.source,
     )
 
 
