@@ -2,7 +2,7 @@
 
 Each table, chain, set, map and rule keeps its JSON pointer (``/nftables/17``) and the line where
 its object starts, so a finding can cite it in either layout. Rule expressions are kept as nft's
-own JSON; :mod:`vnetdoctor.engine.guest_netfilter` interprets them.
+own JSON; :mod:`vnetdoctor.engine.guest.nftables` interprets them.
 
 Note (dependencies.md 6.1): for rules created through ``iptables-nft``, ``nft -j`` prints opaque
 ``{"xt": ...}`` objects that hide the match details; ``iptables-save`` keeps them. The loader
