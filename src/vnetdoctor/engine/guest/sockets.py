@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import NamedTuple
 
 import msgspec
 
@@ -14,6 +15,7 @@ from vnetdoctor.model.evidence import (
     ConnectTest,
     GuestAdapter,
     GuestEvidence,
+    ListenerTable,
     ListeningSocket,
     SourceRef,
 )
@@ -57,8 +59,31 @@ def listener_check(
     """Is something listening on ``port`` at an address that traffic to ``address`` (the NIC
     IP) reaches: the wildcard of its family, ``::`` when it is dual-stack, or ``address``
     itself? A listener on 127.0.0.1 only is :attr:`ListenerStatus.LOOPBACK_ONLY`."""
+    asked = _Question(address, port, protocol)
+    if evidence.listeners is None:
+        return asked.answer(
+            ListenerStatus.UNKNOWN,
+            reasons=(
+                "no listening-socket evidence: run vnetdoctor probe, or give `ss -ltnup` / "
+                "`netstat -ano` output",
+                *gap_reasons(evidence, ("ss", "netstat-linux", "netstat-windows", "windows-probe")),
+            ),
+        )
+    candidates = [s for s in evidence.sockets if s.protocol is protocol and s.port == port]
+    if candidates:
+        return _bound_on_the_port(asked, candidates, evidence.adapter_with(address))
+    return _nothing_on_the_port(asked, evidence, evidence.listeners)
 
-    def make(
+
+class _Question(NamedTuple):
+    """The listener asked for; :meth:`answer` gives the check with it."""
+
+    address: IPAddress
+    port: int
+    protocol: Protocol
+
+    def answer(
+        self,
         status: ListenerStatus,
         *,
         socket: ListeningSocket | None = None,
@@ -68,32 +93,25 @@ def listener_check(
     ) -> ListenerCheck:
         return ListenerCheck(
             status=status,
-            address=address,
-            port=port,
-            protocol=protocol,
+            address=self.address,
+            port=self.port,
+            protocol=self.protocol,
             socket=socket,
             sockets=tuple(sockets),
             source=source,
             reasons=tuple(reasons),
         )
 
-    if evidence.listeners is None:
-        return make(
-            ListenerStatus.UNKNOWN,
-            reasons=(
-                "no listening-socket evidence: run vnetdoctor probe, or give `ss -ltnup` / "
-                "`netstat -ano` output",
-                *gap_reasons(evidence, ("ss", "netstat-linux", "netstat-windows", "windows-probe")),
-            ),
-        )
-    table_source = next((t.source for t in evidence.listeners if t.source), None)
-    candidates = [s for s in evidence.sockets if s.protocol is protocol and s.port == port]
-    unresolved = [s for s in evidence.sockets if s.protocol is protocol and s.port is None]
-    adapter = evidence.adapter_with(address)
+
+def _bound_on_the_port(
+    asked: _Question, candidates: Sequence[ListeningSocket], adapter: GuestAdapter | None
+) -> ListenerCheck:
+    """Sockets are bound to the port: does one take traffic to the NIC's address?"""
+    address, port, protocol = asked
     reach = [(s, _reaches(s, address, adapter)) for s in candidates]
     yes = next((s for s, r in reach if r[0] is Tri.YES), None)
     if yes is not None:
-        return make(
+        return asked.answer(
             ListenerStatus.LISTENING,
             socket=yes,
             sockets=tuple(candidates),
@@ -102,7 +120,7 @@ def listener_check(
     maybe = next(((s, r[1]) for s, r in reach if r[0] is Tri.MAYBE), None)
     if maybe is not None:
         sock, why = maybe
-        return make(
+        return asked.answer(
             ListenerStatus.UNKNOWN,
             socket=sock,
             sockets=tuple(candidates),
@@ -111,7 +129,7 @@ def listener_check(
         )
     loopback = next((s for s in candidates if s.is_loopback), None)
     if loopback is not None:
-        return make(
+        return asked.answer(
             ListenerStatus.LOOPBACK_ONLY,
             socket=loopback,
             sockets=tuple(candidates),
@@ -121,21 +139,27 @@ def listener_check(
                 "traffic from another machine never reaches",
             ),
         )
-    if candidates:
-        other = candidates[0]
-        return make(
-            ListenerStatus.OTHER_ADDRESS,
-            socket=other,
-            sockets=tuple(candidates),
-            source=other.source,
-            reasons=(
-                f"{_proto(protocol)} {port} is bound to "
-                f"{', '.join(sorted({_bound(s) for s in candidates}))}, which traffic "
-                f"to {address} does not reach",
-            ),
-        )
+    other = candidates[0]
+    return asked.answer(
+        ListenerStatus.OTHER_ADDRESS,
+        socket=other,
+        sockets=tuple(candidates),
+        source=other.source,
+        reasons=(
+            f"{_proto(protocol)} {port} is bound to "
+            f"{', '.join(sorted({_bound(s) for s in candidates}))}, which traffic "
+            f"to {address} does not reach",
+        ),
+    )
+
+
+def _nothing_on_the_port(
+    asked: _Question, evidence: GuestEvidence, tables: Sequence[ListenerTable]
+) -> ListenerCheck:
+    """No socket shows the port: nothing listens, unless the evidence cannot show it."""
+    unresolved = [s for s in evidence.sockets if s.protocol is asked.protocol and s.port is None]
     if unresolved:
-        return make(
+        return asked.answer(
             ListenerStatus.UNKNOWN,
             sockets=unresolved,
             source=unresolved[0].source,
@@ -144,17 +168,17 @@ def listener_check(
                 "(give `ss -ltn` / `netstat -ln`, with -n)",
             ),
         )
-    incomplete = [t for t in evidence.listeners if not t.complete]
-    if incomplete and len(incomplete) == len(evidence.listeners):
-        return make(
+    incomplete = [t for t in tables if not t.complete]
+    if incomplete and len(incomplete) == len(tables):
+        return asked.answer(
             ListenerStatus.UNKNOWN,
             source=incomplete[0].source,
             reasons=(incomplete[0].note or "the socket list is incomplete",),
         )
-    return make(
+    return asked.answer(
         ListenerStatus.NOT_LISTENING,
-        source=table_source,
-        reasons=(f"nothing listens on {_proto(protocol)} port {port}",),
+        source=next((t.source for t in tables if t.source), None),
+        reasons=(f"nothing listens on {_proto(asked.protocol)} port {asked.port}",),
     )
 
 
