@@ -1,5 +1,7 @@
 """The guest's network adapters: does it hold the IP Azure gave its NIC (step 1, guest side),
-and does it keep unavailable ("ghost") Hyper-V adapters (step 8)?"""
+and does it keep unavailable ("ghost") Hyper-V adapters (step 8)? See
+docs/semantics/guest.md#the-guests-address-against-the-nics-step-1 and
+docs/semantics/guest.md#hidden-ghost-network-adapters-step-8."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Step 3 of the runbook: does the guest's own firewall pass the flow? Windows Firewall or
 netfilter (iptables and nftables, every base chain on the packet's path), for the request and,
-where the protocol has one, its reply; and the FORWARD path of a Linux appliance."""
+where the protocol has one, its reply; and the FORWARD path of a Linux appliance
+(docs/semantics/guest.md#windows-firewall-step-3,
+docs/semantics/guest.md#linux-iptables-and-nftables-step-3-and-appliances-on-the-path)."""
 
 from __future__ import annotations
 

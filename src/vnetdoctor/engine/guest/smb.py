@@ -1,5 +1,6 @@
 """Step 8 of the runbook: can the source open SMB (TCP 445) to the destination? The guest
-firewalls on both ends and the destination's listener."""
+firewalls on both ends and the destination's listener
+(docs/semantics/guest.md#network-shares-step-8)."""
 
 from __future__ import annotations
 

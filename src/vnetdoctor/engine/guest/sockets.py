@@ -1,5 +1,6 @@
 """Step 4 of the runbook: does something listen on the port, at an address the traffic
-reaches (azure-semantics 8.5.2)? And the guest's own connect tests."""
+reaches (docs/semantics/guest.md#listeners-and-address-forms-step-4)? And the guest's own connect
+tests."""
 
 from __future__ import annotations
 
