@@ -21,10 +21,10 @@ _SHOWN_WARNINGS = 20
 def _is_plan_file(path: Path) -> bool:
     if not path.is_file() or path.suffix.lower() != ".json":
         return False
-    from vnetdoctor.ingest.loader import _decode_json, _read
+    from vnetdoctor.ingest.documents import decode_json, read
     from vnetdoctor.ingest.plan import is_terraform_plan, is_whatif
 
-    doc = _decode_json(_read(path), str(path))
+    doc = decode_json(read(path), str(path))
     return is_terraform_plan(doc) or is_whatif(doc)
 
 

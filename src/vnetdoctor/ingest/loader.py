@@ -13,31 +13,31 @@ dict as soon as it is converted so that peak memory stays a small multiple of th
 from __future__ import annotations
 
 import gc
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest import arm
+from vnetdoctor.ingest.documents import (
+    PathArg,
+    decode_json,
+    expand,
+    is_admin_rules_envelope,
+    read,
+    resources_of,
+)
 from vnetdoctor.ingest.fields import Reader
 from vnetdoctor.model.classic import ClassicVirtualMachine
 from vnetdoctor.model.ids import ResourceId, fold
 from vnetdoctor.model.network_manager import ENVELOPE_TYPE
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
-
-PathArg = str | PathLike[str]
-SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
-# By convention a `guest/` folder beside the configuration holds guest evidence (read with
-# `diagnose --guest`), not ARM resources, so folder loading does not descend into it.
-GUEST_FOLDER: Final = "guest"
-_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 
 
 @dataclass
@@ -67,7 +67,7 @@ def load_snapshot(paths: PathArg | Sequence[PathArg]) -> Snapshot:
     items: Sequence[PathArg] = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
     if not items:
         raise SnapshotParseError("no snapshot given")
-    files = list(_expand(items))
+    files = list(expand(items))
     col = _Collected()
     with _gc_paused():
         for path, explicit in files:
@@ -110,64 +110,9 @@ def _gc_paused() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------
-def _expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SNAPSHOT_SUFFIXES
-                and not any(
-                    part.startswith(".") or part.casefold() == GUEST_FOLDER
-                    for part in p.relative_to(path).parts
-                )
-            )
-            if not found:
-                raise SnapshotParseError("folder holds no .json or .xml files", path=str(path))
-            yield from ((p, False) for p in found)
-        elif path.is_file():
-            yield path, True
-        elif path.exists():
-            raise SnapshotParseError("not a regular file or folder", path=str(path))
-        else:
-            raise SnapshotParseError("no such file or folder", path=str(path))
-
-
-def _read(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SnapshotParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Windows PowerShell 5 redirects `az ... > file` as UTF-16.
-        try:
-            data = data.decode("utf-16").encode("utf-8")
-        except UnicodeError:
-            raise SnapshotParseError("unreadable UTF-16 text", path=str(path)) from None
-    return data
-
-
-def _decode_json(data: bytes, path: str) -> Any:
-    try:
-        return msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
-        message = str(exc)
-        line = None
-        match = _BYTE_OFFSET.search(message)
-        if match:
-            line = data.count(b"\n", 0, int(match.group(1))) + 1
-        if "truncated" in message.lower():
-            message = "JSON ends early (truncated file?)"
-        raise SnapshotParseError(f"malformed JSON: {message}", path=path, line=line) from None
-
-
 def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
     shown = str(path)
-    data = _read(path)
+    data = read(path)
     head = data.lstrip()[:1]
     if not head:
         raise SnapshotParseError("file is empty", path=shown)
@@ -176,7 +121,7 @@ def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
         return
     if head not in (b"[", b"{"):
         raise SnapshotParseError("not JSON or XML (expected '[', '{' or '<' first)", path=shown)
-    doc = _decode_json(data, shown)
+    doc = decode_json(data, shown)
     del data
     _collect_document(doc, shown, explicit, col)
 
@@ -188,7 +133,7 @@ def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> 
         doc, plan_warnings = plan.resources_of_plan_document(doc, shown)
         col.warnings.extend(plan_warnings)
     try:
-        resources = _resources_of(doc, shown)
+        resources = resources_of(doc, shown)
     except SnapshotParseError as exc:
         if explicit:
             raise
@@ -229,61 +174,11 @@ def _collect_xml(data: bytes, path: str, explicit: bool, col: _Collected) -> Non
     col.classic.extend(classic.classic_vms_from_xml(data, path=path, warn=col.warnings.append))
 
 
-def _resources_of(doc: Any, path: str) -> list[Any]:
-    """The list of resources in any of the accepted top-level shapes."""
-    if isinstance(doc, list):
-        return doc
-    if not isinstance(doc, dict):
-        raise SnapshotParseError("top-level JSON must be an array or an object", path=path)
-    if _is_admin_rules_envelope(doc):
-        return [doc]  # its `value` holds admin rules, not resources
-    for key in ("value", "data"):
-        inner = doc.get(key)
-        if isinstance(inner, list):
-            return inner
-        if isinstance(inner, dict) and "rows" in inner and "columns" in inner:
-            return _table_rows(inner, path)
-    if "rows" in doc and "columns" in doc:
-        return _table_rows(doc, path)
-    if "id" in doc and ("type" in doc or "properties" in doc):
-        return [doc]
-    if "resources" in doc and ("$schema" in doc or "contentVersion" in doc):
-        raise SnapshotParseError(
-            "this is an ARM template, not resource state; export with `az resource list`, "
-            "`az graph query` or `vnetdoctor collect`",
-            path=path,
-        )
-    raise SnapshotParseError(
-        'expected an array of ARM resources, {"value": [...]}, {"data": [...]} or one resource '
-        f"object; found an object with keys {sorted(doc)[:8]}",
-        path=path,
-    )
-
-
-def _table_rows(table: dict[str, Any], path: str) -> list[Any]:
-    """Resource Graph's table result format: column names plus rows of values."""
-    columns = table.get("columns")
-    rows = table.get("rows")
-    if not isinstance(columns, list) or not isinstance(rows, list):
-        raise SnapshotParseError("Resource Graph table without columns/rows lists", path=path)
-    names = [c.get("name") if isinstance(c, dict) else c for c in columns]
-    if not all(isinstance(n, str) for n in names):
-        raise SnapshotParseError("Resource Graph table with unnamed columns", path=path)
-    out = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != len(names):
-            raise SnapshotParseError(
-                f"Resource Graph row {i} does not match the columns", path=path
-            )
-        out.append(dict(zip(names, row, strict=True)))
-    return out
-
-
 def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Collected) -> None:
     where = f"element {index}"
     if not isinstance(item, dict):
         raise SnapshotParseError(f"{where} is not a JSON object", path=path)
-    if _is_admin_rules_envelope(item):
+    if is_admin_rules_envelope(item):
         _collect_admin_rules_envelope(item, where, path, reader, col)
         return
     raw_id = item.get("id")
@@ -320,11 +215,6 @@ def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Co
         col.classic.append(classic.classic_vm_from_arm(item, path=path, warn=col.warnings.append))
     else:
         col.other[raw_type] = col.other.get(raw_type, 0) + 1
-
-
-def _is_admin_rules_envelope(item: dict[str, Any]) -> bool:
-    kind = item.get("type")
-    return isinstance(kind, str) and kind.strip().casefold() == arm.ADMIN_RULES_ENVELOPE
 
 
 def _collect_admin_rules_envelope(

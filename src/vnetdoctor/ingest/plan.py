@@ -304,31 +304,31 @@ def resources_of_plan_document(doc: Any, source: str) -> tuple[list[Json], list[
 
 
 def read_plan(plan_path: PathArg, base: Sequence[Json] = ()) -> ChangeSet:
-    from vnetdoctor.ingest.loader import _decode_json, _read
+    from vnetdoctor.ingest.documents import decode_json, read
 
     path = Path(plan_path)
     if not path.is_file():
         raise SnapshotParseError("no such plan file", path=str(path))
-    doc = _decode_json(_read(path), str(path))
+    doc = decode_json(read(path), str(path))
     return changes_of_document(doc, str(path), base)
 
 
 def load_raw_resources(paths: PathArg | Sequence[PathArg]) -> list[Json]:
     """The ARM resource dicts of snapshot files/folders, as written (JSON only; XML is skipped)."""
-    from vnetdoctor.ingest.loader import _decode_json, _expand, _read, _resources_of
+    from vnetdoctor.ingest.documents import decode_json, expand, read, resources_of
 
     items: Sequence[PathArg] = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
     out: list[Json] = []
-    for path, explicit in _expand(items):
+    for path, explicit in expand(items):
         if path.suffix.lower() != ".json":
             continue
-        doc = _decode_json(_read(path), str(path))
+        doc = decode_json(read(path), str(path))
         if is_terraform_plan(doc) or is_whatif(doc):
             resources, _ = resources_of_plan_document(doc, str(path))
             out.extend(resources)
             continue
         try:
-            found = _resources_of(doc, str(path))
+            found = resources_of(doc, str(path))
         except SnapshotParseError:
             if explicit:
                 raise

@@ -1,0 +1,150 @@
+"""Snapshot documents on disk: which files a path names, their bytes, their JSON, and the list of
+resources inside whichever top-level shape they have.
+
+Shared by the loader and by what reads a plan or a base snapshot beside it (preflight,
+``vnetdoctor diff``), so every reader accepts the same files and fails with the same one-line
+errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from os import PathLike
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from vnetdoctor.errors import SnapshotParseError
+from vnetdoctor.ingest import arm
+
+PathArg = str | PathLike[str]
+SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
+# By convention a `guest/` folder beside the configuration holds guest evidence (read with
+# `diagnose --guest`), not ARM resources, so folder loading does not descend into it.
+GUEST_FOLDER: Final = "guest"
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+
+
+def expand(items: Iterable[PathArg]) -> Iterator[tuple[Path, bool]]:
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SNAPSHOT_SUFFIXES
+                and not any(
+                    part.startswith(".") or part.casefold() == GUEST_FOLDER
+                    for part in p.relative_to(path).parts
+                )
+            )
+            if not found:
+                raise SnapshotParseError("folder holds no .json or .xml files", path=str(path))
+            yield from ((p, False) for p in found)
+        elif path.is_file():
+            yield path, True
+        elif path.exists():
+            raise SnapshotParseError("not a regular file or folder", path=str(path))
+        else:
+            raise SnapshotParseError("no such file or folder", path=str(path))
+
+
+def read(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SnapshotParseError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows PowerShell 5 redirects `az ... > file` as UTF-16.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            raise SnapshotParseError("unreadable UTF-16 text", path=str(path)) from None
+    return data
+
+
+def decode_json(data: bytes, path: str) -> Any:
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        message = str(exc)
+        line = None
+        match = _BYTE_OFFSET.search(message)
+        if match:
+            line = data.count(b"\n", 0, int(match.group(1))) + 1
+        if "truncated" in message.lower():
+            message = "JSON ends early (truncated file?)"
+        raise SnapshotParseError(f"malformed JSON: {message}", path=path, line=line) from None
+
+
+def resources_of(doc: Any, path: str) -> list[Any]:
+    """The list of resources in any of the accepted top-level shapes."""
+    if isinstance(doc, list):
+        return doc
+    if not isinstance(doc, dict):
+        raise SnapshotParseError("top-level JSON must be an array or an object", path=path)
+    if is_admin_rules_envelope(doc):
+        return [doc]  # its `value` holds admin rules, not resources
+    for key in ("value", "data"):
+        inner = doc.get(key)
+        if isinstance(inner, list):
+            return inner
+        if isinstance(inner, dict) and "rows" in inner and "columns" in inner:
+            return table_rows(inner, path)
+    if "rows" in doc and "columns" in doc:
+        return table_rows(doc, path)
+    if "id" in doc and ("type" in doc or "properties" in doc):
+        return [doc]
+    if "resources" in doc and ("$schema" in doc or "contentVersion" in doc):
+        raise SnapshotParseError(
+            "this is an ARM template, not resource state; export with `az resource list`, "
+            "`az graph query` or `vnetdoctor collect`",
+            path=path,
+        )
+    raise SnapshotParseError(
+        'expected an array of ARM resources, {"value": [...]}, {"data": [...]} or one resource '
+        f"object; found an object with keys {sorted(doc)[:8]}",
+        path=path,
+    )
+
+
+def table_rows(table: dict[str, Any], path: str) -> list[Any]:
+    """Resource Graph's table result format: column names plus rows of values."""
+    columns = table.get("columns")
+    rows = table.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list):
+        raise SnapshotParseError("Resource Graph table without columns/rows lists", path=path)
+    names = [c.get("name") if isinstance(c, dict) else c for c in columns]
+    if not all(isinstance(n, str) for n in names):
+        raise SnapshotParseError("Resource Graph table with unnamed columns", path=path)
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise SnapshotParseError(
+                f"Resource Graph row {i} does not match the columns", path=path
+            )
+        out.append(dict(zip(names, row, strict=True)))
+    return out
+
+
+def is_admin_rules_envelope(item: dict[str, Any]) -> bool:
+    kind = item.get("type")
+    return isinstance(kind, str) and kind.strip().casefold() == arm.ADMIN_RULES_ENVELOPE
+
+
+__all__ = [
+    "GUEST_FOLDER",
+    "SNAPSHOT_SUFFIXES",
+    "PathArg",
+    "decode_json",
+    "expand",
+    "is_admin_rules_envelope",
+    "read",
+    "resources_of",
+    "table_rows",
+]
