@@ -9,7 +9,7 @@ from typing import Any
 
 from preflight.plans import PROVIDER, sample_change_plan
 from vnetdoctor.ingest.loader import load_snapshot, snapshot_from_json
-from vnetdoctor.ingest.plan import apply_plan
+from vnetdoctor.ingest.preflight import apply_plan
 from vnetdoctor.ingest.terraform import changes_from_plan
 from vnetdoctor.ingest.whatif import changes_from_whatif
 from vnetdoctor.samples import load_sample

@@ -14,7 +14,7 @@ from vnetdoctor.api import diagnose
 from vnetdoctor.cli import main
 from vnetdoctor.engine.diff import Pair, diff_snapshots
 from vnetdoctor.ingest.loader import load_snapshot
-from vnetdoctor.ingest.plan import apply_plan
+from vnetdoctor.ingest.preflight import apply_plan
 from vnetdoctor.samples import sample_path, snapshot_files
 
 DBS = ("vm-db-01", "vm-db-02", "vm-db-03")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vnetdoctor.ingest.loader import load_snapshot
-from vnetdoctor.ingest.plan import apply_plan, read_plan
+from vnetdoctor.ingest.preflight import apply_plan, read_plan
 
 FIXTURES = (Path(__file__).resolve().parents[2].parent / "shared" / "fixtures").resolve()
 PLANS = sorted((FIXTURES / "terraform").glob("*.json")) if FIXTURES.is_dir() else []

@@ -8,7 +8,7 @@ from typing import Any
 
 from preflight.plans import PROVIDER
 from vnetdoctor.ingest.loader import load_snapshot
-from vnetdoctor.ingest.plan import apply_plan
+from vnetdoctor.ingest.preflight import apply_plan
 from vnetdoctor.ingest.terraform import PLACEHOLDER_SUBSCRIPTION, changes_from_plan
 from vnetdoctor.model.snapshot import Snapshot
 

@@ -192,7 +192,7 @@ def diff(
     from vnetdoctor.commands.options import open_snapshot
     from vnetdoctor.engine.diff import diff_snapshots, parse_pairs
     from vnetdoctor.ingest.loader import load_snapshot
-    from vnetdoctor.ingest.plan import apply_plan
+    from vnetdoctor.ingest.preflight import apply_plan
 
     if pairs_file and intents_file:
         raise UsageError("give either --pairs or --intents, not both")

@@ -102,7 +102,7 @@ def open_snapshot(snapshots: Sequence[Path], sample: str | None) -> Snapshot:
     context = click.get_current_context(silent=True)
     plan = None if context is None else context.meta.get(_PLAN_KEY)
     if plan is not None:
-        from vnetdoctor.ingest.plan import apply_plan
+        from vnetdoctor.ingest.preflight import apply_plan
 
         snapshot = apply_plan(snapshot, plan)
     return snapshot

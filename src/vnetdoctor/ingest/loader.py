@@ -13,7 +13,7 @@ dict as soon as it is converted so that peak memory stays a small multiple of th
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from os import PathLike
@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
-from vnetdoctor.ingest import arm
+from vnetdoctor.ingest import arm, plan
 from vnetdoctor.ingest.documents import (
     PathArg,
     decode_json,
@@ -88,11 +88,29 @@ def load_snapshot(paths: PathArg | Sequence[PathArg]) -> Snapshot:
 def snapshot_from_json(document: Any, *, source: str = "<memory>") -> Snapshot:
     """Build a snapshot from already-parsed JSON in any accepted shape (a list of resources,
     ``{"value": [...]}``, ``{"data": [...]}``, one resource), e.g. an SDK response."""
+    return assemble([(document, source)])
+
+
+def assemble(
+    documents: Iterable[tuple[Any, str]] = (),
+    files: Iterable[PathArg] = (),
+    *,
+    warnings: Iterable[IngestWarning] = (),
+) -> Snapshot:
+    """One snapshot of parsed documents (each with the source name its warnings show) and of
+    files, all given explicitly; ``warnings`` come first on it.
+
+    For inputs that are not plain files: a change set's after-state is ARM dicts in memory, its
+    classic XML is loaded beside them unchanged, and the plan's own warnings lead.
+    """
     col = _Collected()
     with _gc_paused():
-        _collect_document(document, source, True, col)
+        for document, source in documents:
+            _collect_document(document, source, True, col)
+        for path in files:
+            _collect_file(Path(path), True, col)
         _merge_children(col)
-        return _build(col)
+        return _build(col, tuple(warnings))
 
 
 @contextmanager
@@ -127,8 +145,6 @@ def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
 
 
 def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> None:
-    from vnetdoctor.ingest import plan  # Terraform plans and what-if results (preflight)
-
     if plan.is_terraform_plan(doc) or plan.is_whatif(doc):
         doc, plan_warnings = plan.resources_of_plan_document(doc, shown)
         col.warnings.extend(plan_warnings)
@@ -280,7 +296,7 @@ def _same_id(value: Any, rid: ResourceId) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Conversion and reference checks
 # ---------------------------------------------------------------------------------------------
-def _build(col: _Collected) -> Snapshot:
+def _build(col: _Collected, leading: tuple[IngestWarning, ...] = ()) -> Snapshot:
     tables: dict[str, dict[ResourceId, Any]] = {attr: {} for attr, _ in arm.CONVERTERS.values()}
     readers: dict[str, Reader] = {}
     while col.top:
@@ -299,16 +315,20 @@ def _build(col: _Collected) -> Snapshot:
                 value=type_name,
             )
         )
-    snapshot = Snapshot(
-        **tables,
-        classic_virtual_machines=classic_vms,
-        other_resources=col.other,
-        warnings=(),
-        sources=col.sources,
-    )
-    # Reference checks need the indexed snapshot; their warnings complete it before it is returned.
-    snapshot.warnings = (*col.warnings, *_dangling_references(snapshot))
-    return snapshot
+
+    def snapshot(warnings: tuple[IngestWarning, ...]) -> Snapshot:
+        return Snapshot(
+            **tables,
+            classic_virtual_machines=classic_vms,
+            other_resources=col.other,
+            warnings=warnings,
+            sources=col.sources,
+        )
+
+    # Reference checks need an indexed snapshot; a Snapshot is immutable once built, so the one
+    # returned is built again over the same tables with their warnings.
+    dangling = tuple(_dangling_references(snapshot(())))
+    return snapshot((*leading, *col.warnings, *dangling))
 
 
 def _merge_classic(
@@ -438,4 +458,4 @@ def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
             yield dangling(conn.id, "properties.localNetworkGateway2", lng, "local network gateway")
 
 
-__all__ = ["load_snapshot", "snapshot_from_json"]
+__all__ = ["assemble", "load_snapshot", "snapshot_from_json"]

@@ -5,7 +5,8 @@ which drops unknowns) and maps each azurerm resource onto the ARM body the loade
 (the table is in ``shared/notes/preflight-inputs.md`` section 2). Ids of resources the plan creates
 are rebuilt from their names; an unknown reference (``subnet_id`` of a new subnet) is resolved
 through the ``configuration`` section's ``references``. A value still unknown becomes the marker
-of :func:`~vnetdoctor.ingest.plan.unknown_marker` plus a warning naming the address and attribute.
+of :func:`~vnetdoctor.ingest.changeset.unknown_marker` plus a warning naming the address and
+attribute.
 Unsupported format versions, providers and resource types are warnings, never exceptions.
 
 Load balancer children (pools, rules, probes, NAT and outbound rules) are emitted as ARM child
@@ -23,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from vnetdoctor.ingest.plan import ChangeSet, Patch, unknown_marker
+from vnetdoctor.ingest.changeset import ChangeSet, Patch, unknown_marker
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 Json = dict[str, Any]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from vnetdoctor.ingest.plan import ChangeSet, unknown_marker
+from vnetdoctor.ingest.changeset import ChangeSet, unknown_marker
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 Json = dict[str, Any]
