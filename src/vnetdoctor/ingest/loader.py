@@ -24,6 +24,7 @@ import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest import arm, plan
+from vnetdoctor.ingest.collected import ingest_warnings
 from vnetdoctor.ingest.documents import (
     PathArg,
     decode_json,
@@ -159,8 +160,6 @@ def _collect_document(doc: Any, shown: str, explicit: bool, col: _Collected) -> 
         return
     if isinstance(doc, dict) and isinstance(doc.get("vnetdoctor"), dict):
         # A `vnetdoctor collect` file: what the collector could not read stays visible.
-        from vnetdoctor.collect.document import ingest_warnings
-
         col.warnings.extend(ingest_warnings(doc, path=shown))
     del doc
     col.sources.append(shown)
