@@ -14,28 +14,27 @@ evaluates to ``unknown`` downstream, naming the address and attribute.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from vnetdoctor.ingest import arm
 from vnetdoctor.model.warnings import IngestWarning
 
 Json = dict[str, Any]
 
-# Child type (lower case) -> (parent type, array key in the parent's properties).
-CHILD_ARRAYS: Final[dict[str, tuple[str, str]]] = {
-    "microsoft.network/virtualnetworks/subnets": ("microsoft.network/virtualnetworks", "subnets"),
-    "microsoft.network/virtualnetworks/virtualnetworkpeerings": (
-        "microsoft.network/virtualnetworks",
-        "virtualNetworkPeerings",
-    ),
-    "microsoft.network/networksecuritygroups/securityrules": (
-        "microsoft.network/networksecuritygroups",
-        "securityRules",
-    ),
-    "microsoft.network/routetables/routes": ("microsoft.network/routetables", "routes"),
+# The children a change set folds into their parents itself: a subset of arm.CHILD_ARRAYS
+# (child type -> parent type, array key in the parent's properties). These are the children that
+# plans and what-if results change alongside their VNet, NSG or route table (inline or on their
+# own), where an update must keep what the plan does not say (a subnet's associations). The
+# other children (load balancer parts, NIC IP configurations, rule collection groups) stay loose
+# and the loader merges them as it does for a snapshot; Terraform patches the arrays of a load
+# balancer whose children it deletes (terraform._lb_child_deletes).
+_FOLDED_CHILDREN: Final[Mapping[str, tuple[str, str]]] = {
+    child: arm.CHILD_ARRAYS[child]
+    for child in (arm.SUBNETS, arm.PEERINGS, arm.SECURITY_RULES, arm.ROUTES)
 }
-_CHILD_KEYS: Final = frozenset(key for _, key in CHILD_ARRAYS.values())
+_CHILD_KEYS: Final = frozenset(key for _, key in _FOLDED_CHILDREN.values())
 
 
 def unknown_marker(address: str, attribute: str) -> str:
@@ -122,7 +121,7 @@ def apply_changes(base: Sequence[Json], changes: ChangeSet) -> list[Json]:
     for original in base:
         body = copy.deepcopy(original)
         rid = body.get("id")
-        if isinstance(rid, str) and _type_of(body) in CHILD_ARRAYS:
+        if isinstance(rid, str) and _type_of(body) in _FOLDED_CHILDREN:
             loose.append(body)
         elif isinstance(rid, str):
             top[_fold(rid)] = body
@@ -148,7 +147,7 @@ def apply_changes(base: Sequence[Json], changes: ChangeSet) -> list[Json]:
         rid = body.get("id")
         if not isinstance(rid, str):
             continue
-        if _type_of(body) in CHILD_ARRAYS:
+        if _type_of(body) in _FOLDED_CHILDREN:
             if not _put_child(top, body):
                 loose.append(body)
             continue
@@ -217,7 +216,7 @@ def _get_props(obj: Json) -> Json:
 
 
 def _put_child(top: dict[str, Json], body: Json) -> bool:
-    parent_type, arr_key = CHILD_ARRAYS[_type_of(body)]
+    parent_type, arr_key = _FOLDED_CHILDREN[_type_of(body)]
     rid = str(body["id"])
     parent = top.get(_fold(_parent_id(rid)))
     if parent is None or _type_of(parent) != parent_type:
@@ -257,4 +256,4 @@ def _find(top: dict[str, Json], rid: str) -> Json | None:
     return None
 
 
-__all__ = ["CHILD_ARRAYS", "ChangeSet", "Json", "Patch", "apply_changes", "unknown_marker"]
+__all__ = ["ChangeSet", "Json", "Patch", "apply_changes", "unknown_marker"]
