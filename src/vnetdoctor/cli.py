@@ -51,7 +51,8 @@ def cli() -> None:
 @output_options
 @debug_option
 def inventory(
-    snapshots: tuple[Path, ...], sample: str | None, output: str, query: str | None
+    snapshots: tuple[Path, ...], sample: str | None, plan: Path | None, output: str,
+    query: str | None,
 ) -> None:
     """List every VM with its NICs, IPs, subnet, VNet, NSGs, route table and power state.
 
@@ -67,7 +68,7 @@ def inventory(
     from vnetdoctor.inventory import inventory as build
     from vnetdoctor.report.inventory import render_inventory
 
-    inv = build(open_snapshot(snapshots, sample))
+    inv = build(open_snapshot(snapshots, sample, plan))
     emit(
         inv.to_json(),
         OutputFormat.parse(output),

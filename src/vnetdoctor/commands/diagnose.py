@@ -134,6 +134,7 @@ def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Pa
 def diagnose(
     snapshots: tuple[Path, ...],
     sample: str | None,
+    plan: Path | None,
     source: str,
     destination: str,
     port: int | None,
@@ -180,7 +181,7 @@ def diagnose(
         with RichProgress() as progress:
             snapshot = collect_for_pair(list(subscriptions), source, destination, progress=progress)
     else:
-        snapshot = open_snapshot(snapshots, sample)
+        snapshot = open_snapshot(snapshots, sample, plan)
     base = sample_path(sample) if sample else None
     evidence: dict[str, Any] = {
         name: load_guest(paths) for name, paths in guest_paths(guest, base).items()

@@ -52,6 +52,7 @@ _TEXT_PAIRS = 10_000  # VM pairs listed one by one in text output
 def matrix(
     snapshots: tuple[Path, ...],
     sample: str | None,
+    plan: Path | None,
     port: int | None,
     protocol: str,
     vms: str | None,
@@ -85,7 +86,7 @@ def matrix(
     from vnetdoctor.runbook.matrix import build_matrix
     from vnetdoctor.samples import sample_path
 
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     base = sample_path(sample) if sample else None
     evidence = {name: load_guest(paths) for name, paths in guest_paths(guest, base).items()}
     result = build_matrix(snapshot, port, protocol, vms, guest=evidence)

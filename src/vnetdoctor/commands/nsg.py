@@ -102,7 +102,7 @@ def _endpoint(text: str, flag: str) -> tuple[IPAddress, int | None]:
 @output_options
 @debug_option
 def ip_flow_verify(
-    snapshots: Sequence[Path], sample: str | None, vm: str | None,
+    snapshots: Sequence[Path], sample: str | None, plan: Path | None, vm: str | None,
     nic: str | None, direction: str, protocol: str, local: str, remote: str, explain: bool,
     service_tags: Path | None, output: str, query: str | None,
 ) -> None:
@@ -130,7 +130,7 @@ def ip_flow_verify(
     local_end = _endpoint(local, "--local")
     remote_end = _endpoint(remote, "--remote")
     tags = _load_tags(service_tags)
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     the_nic = _nic_for(snapshot, vm, nic, local_end[0])
     verdict = verify(snapshot, the_nic, the_direction, the_protocol, local_end, remote_end,
                      tags, explain=explain)
@@ -151,7 +151,7 @@ def ip_flow_verify(
 @output_options
 @debug_option
 def effective_nsg(
-    snapshots: Sequence[Path], sample: str | None, nic: str | None,
+    snapshots: Sequence[Path], sample: str | None, plan: Path | None, nic: str | None,
     vm: str | None, service_tags: Path | None, output: str, query: str | None,
 ) -> None:
     """The NSG rules in force on a network interface, as Azure's effective rules list them.
@@ -174,7 +174,7 @@ def effective_nsg(
 
     fmt = OutputFormat.parse(output)
     tags = _load_tags(service_tags)
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     the_nic = resolve_nic(snapshot, vm=vm, nic=nic)
     result = effective_security_rules(snapshot, the_nic, tags)
     emit(result.to_azure(), fmt, query, lambda console: render_effective_rules(result, console))

@@ -36,22 +36,15 @@ def output_options(func: F) -> F:
     return func
 
 
-_PLAN_KEY = "vnetdoctor.plan"
-
-
-def _remember_plan(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
-    ctx.meta[_PLAN_KEY] = value
-
-
 def snapshot_options(func: F) -> F:
     """``-s/--snapshot`` (repeatable; ``--base`` reads better with ``--plan``) or ``--sample``,
-    and ``--plan`` to look at the state after a Terraform plan or ARM what-if."""
+    and ``--plan`` to look at the state after a Terraform plan or ARM what-if. The command takes
+    ``snapshots``, ``sample`` and ``plan`` and hands them to :func:`open_snapshot`."""
     func = click.option(
         "--plan",
+        "plan",
         type=click.Path(path_type=Path, dir_okay=False),
         metavar="FILE",
-        expose_value=False,
-        callback=_remember_plan,
         help="A `terraform show -json` plan or an ARM/Bicep what-if result, applied on top of "
         "the snapshot (the after-state is what gets analysed).",
     )(func)
@@ -87,7 +80,10 @@ def debug_option(func: F) -> F:
     )(func)
 
 
-def open_snapshot(snapshots: Sequence[Path], sample: str | None) -> Snapshot:
+def open_snapshot(
+    snapshots: Sequence[Path], sample: str | None, plan: Path | None = None
+) -> Snapshot:
+    """The snapshot a command analyses: ``-s`` files or a sample, then ``--plan`` over it."""
     from vnetdoctor.ingest.loader import load_snapshot
     from vnetdoctor.samples import load_sample
 
@@ -99,8 +95,6 @@ def open_snapshot(snapshots: Sequence[Path], sample: str | None) -> Snapshot:
         raise UsageError("no snapshot: give -s PATH (a file or folder of ARM JSON) or --sample")
     else:
         snapshot = load_snapshot(list(snapshots))
-    context = click.get_current_context(silent=True)
-    plan = None if context is None else context.meta.get(_PLAN_KEY)
     if plan is not None:
         from vnetdoctor.ingest.preflight import apply_plan
 

@@ -69,6 +69,7 @@ def next_hop(
     ctx: click.Context,
     snapshots: tuple[Path, ...],
     sample: str | None,
+    plan: Path | None,
     vm: str,
     nic: str | None,
     source_ip: str,
@@ -102,7 +103,7 @@ def next_hop(
     src, dest = _ip(source_ip, "--source-ip"), _ip(dest_ip, "--dest-ip")
     chosen = RouteProfile.parse(profile)
     tags = _tags(service_tags)
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     interface = resolve_nic(snapshot, vm=vm, nic=nic)
     hop = compute(snapshot, interface, src, dest, chosen, service_tags=tags)
     emit(hop.to_azure(), fmt, query, lambda console: render_next_hop(hop, console))
@@ -122,6 +123,7 @@ def effective_routes(
     ctx: click.Context,
     snapshots: tuple[Path, ...],
     sample: str | None,
+    plan: Path | None,
     nic: str | None,
     vm: str | None,
     profile: str,
@@ -155,7 +157,7 @@ def effective_routes(
     fmt = OutputFormat.parse(output)
     chosen = RouteProfile.parse(profile)
     tags = _tags(service_tags)
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     interface = resolve_nic(snapshot, vm=vm, nic=nic)
     table = compute(snapshot, interface, chosen, service_tags=tags)
     emit(table.to_azure(), fmt, query, lambda console: render_effective_routes(table, console))

@@ -30,7 +30,11 @@ from vnetdoctor.commands.options import (
 )
 @debug_option
 def verify(
-    intents_file: Path, snapshots: tuple[Path, ...], sample: str | None, junit: Path | None
+    intents_file: Path,
+    snapshots: tuple[Path, ...],
+    sample: str | None,
+    plan: Path | None,
+    junit: Path | None,
 ) -> None:
     """Check intents such as "web may reach db on 5432" or "nothing from the Internet reaches
     db", by VM names, globs, IPs or CIDRs, all in one run.
@@ -58,7 +62,7 @@ def verify(
     from vnetdoctor.verify import check_intents, junit_xml, load_intents
 
     spec = load_intents(intents_file)
-    snapshot = open_snapshot(snapshots, sample)
+    snapshot = open_snapshot(snapshots, sample, plan)
     guest: dict[str, Any] = {name: load_guest(paths) for name, paths in spec.guest.items()}
     results = check_intents(snapshot, spec.intents, guest)
     for r in results:
