@@ -9,7 +9,7 @@ matters instead of guessing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from vnetdoctor.ingest.fields import Json, Reader, props
 from vnetdoctor.model.compute import (
@@ -727,131 +727,146 @@ def public_ip_from_arm(r: Reader, obj: Json, rid: ResourceId) -> PublicIpAddress
 def load_balancer_from_arm(r: Reader, obj: Json, rid: ResourceId) -> LoadBalancer:
     p = props(obj)
     problems: list[str] = []
-
-    def children(key: str) -> list[tuple[int, ResourceId, Json]]:
-        return [(i, _child_id(r, c, rid, key, i), props(c)) for i, c in _objects(r, p, key, rid)]
-
-    def name_of(cid: ResourceId) -> str:
-        return cid.name
-
     frontends = tuple(
         FrontendIpConfiguration(
             id=cid,
-            name=name_of(cid),
+            name=cid.name,
             private_ip_address=_ip(r, cp, "privateIPAddress", cid, problems),
             public_ip_address=r.ref(cp, "publicIPAddress", cid),
             public_ip_prefix=r.ref(cp, "publicIPPrefix", cid),
             subnet=r.ref(cp, "subnet", cid),
             zones=r.strs(_raw_child(p, "frontendIPConfigurations", i), "zones", cid),
         )
-        for i, cid, cp in children("frontendIPConfigurations")
+        for i, cid, cp in _lb_children(r, p, rid, "frontendIPConfigurations")
     )
-    pools = []
-    for _, cid, cp in children("backendAddressPools"):
-        addresses = []
-        for _, a in _objects(r, cp, "loadBalancerBackendAddresses", cid):
-            ap = props(a)
-            addresses.append(
-                LoadBalancerBackendAddress(
-                    name=r.str_(a, "name", cid),
-                    ip_address=_ip(r, ap, "ipAddress", cid, problems),
-                    virtual_network=r.ref(ap, "virtualNetwork", cid),
-                    subnet=r.ref(ap, "subnet", cid),
-                    network_interface_ip_configuration=r.ref(
-                        ap, "networkInterfaceIPConfiguration", cid
-                    ),
-                    admin_state=r.str_(ap, "adminState", cid),
-                    inbound_nat_rules_port_mapping=_nat_port_mappings(r, ap, cid),
-                )
-            )
-        pools.append(
-            BackendAddressPool(
-                id=cid,
-                name=name_of(cid),
-                backend_ip_configurations=r.refs(cp, "backendIPConfigurations", cid),
-                load_balancer_backend_addresses=tuple(addresses),
-            )
-        )
-    rules = tuple(
-        LoadBalancingRule(
-            id=cid,
-            name=name_of(cid),
-            frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
-            backend_address_pools=tuple(
-                x for x in (r.ref(cp, "backendAddressPool", cid),) if x is not None
-            )
-            + r.refs(cp, "backendAddressPools", cid),
-            probe=r.ref(cp, "probe", cid),
-            protocol=r.str_(cp, "protocol", cid),
-            frontend_port=r.int_(cp, "frontendPort", cid),
-            backend_port=r.int_(cp, "backendPort", cid),
-            enable_floating_ip=r.bool_(cp, "enableFloatingIP", cid),
-            disable_outbound_snat=r.bool_(cp, "disableOutboundSnat", cid),
-            enable_tcp_reset=r.bool_(cp, "enableTcpReset", cid),
-            idle_timeout_in_minutes=r.int_(cp, "idleTimeoutInMinutes", cid),
-            load_distribution=r.str_(cp, "loadDistribution", cid),
-            index=i,
-        )
-        for i, cid, cp in children("loadBalancingRules")
+    pools = tuple(
+        _backend_pool(r, cid, cp, problems)
+        for _, cid, cp in _lb_children(r, p, rid, "backendAddressPools")
     )
-    outbound = tuple(
-        OutboundRule(
-            id=cid,
-            name=name_of(cid),
-            frontend_ip_configurations=r.refs(cp, "frontendIPConfigurations", cid),
-            backend_address_pool=r.ref(cp, "backendAddressPool", cid),
-            protocol=r.str_(cp, "protocol", cid),
-            allocated_outbound_ports=r.int_(cp, "allocatedOutboundPorts", cid),
-            idle_timeout_in_minutes=r.int_(cp, "idleTimeoutInMinutes", cid),
-            enable_tcp_reset=r.bool_(cp, "enableTcpReset", cid),
-            index=i,
-        )
-        for i, cid, cp in children("outboundRules")
-    )
-    probes = tuple(
-        Probe(
-            id=cid,
-            name=name_of(cid),
-            protocol=r.str_(cp, "protocol", cid),
-            port=r.int_(cp, "port", cid),
-            request_path=r.str_(cp, "requestPath", cid),
-            interval_in_seconds=r.int_(cp, "intervalInSeconds", cid),
-            number_of_probes=r.int_(cp, "numberOfProbes", cid),
-            probe_threshold=r.int_(cp, "probeThreshold", cid),
-            no_healthy_backends_behavior=r.str_(cp, "noHealthyBackendsBehavior", cid),
-        )
-        for _, cid, cp in children("probes")
-    )
-    nat_rules = tuple(
-        InboundNatRule(
-            id=cid,
-            name=name_of(cid),
-            frontend_ip_configuration=r.ref(cp, "frontendIPConfiguration", cid),
-            backend_ip_configuration=r.ref(cp, "backendIPConfiguration", cid),
-            backend_address_pool=r.ref(cp, "backendAddressPool", cid),
-            protocol=r.str_(cp, "protocol", cid),
-            frontend_port=r.int_(cp, "frontendPort", cid),
-            backend_port=r.int_(cp, "backendPort", cid),
-            frontend_port_range_start=r.int_(cp, "frontendPortRangeStart", cid),
-            frontend_port_range_end=r.int_(cp, "frontendPortRangeEnd", cid),
-            enable_floating_ip=r.bool_(cp, "enableFloatingIP", cid),
-            index=i,
-        )
-        for i, cid, cp in children("inboundNatRules")
-    )
+    rules = _lb_records(r, p, rid, "loadBalancingRules", LoadBalancingRule, _LB_RULE_FIELDS)
+    outbound = _lb_records(r, p, rid, "outboundRules", OutboundRule, _OUTBOUND_RULE_FIELDS)
+    probes = _lb_records(r, p, rid, "probes", Probe, _PROBE_FIELDS, indexed=False)
+    nat_rules = _lb_records(r, p, rid, "inboundNatRules", InboundNatRule, _NAT_RULE_FIELDS)
     return LoadBalancer(
         id=rid,
         name=_name(r, obj, rid),
         location=r.str_(obj, "location", rid),
         sku=_sku_name(r, obj, rid),
         frontend_ip_configurations=frontends,
-        backend_address_pools=tuple(pools),
+        backend_address_pools=pools,
         load_balancing_rules=rules,
         outbound_rules=outbound,
         probes=probes,
         inbound_nat_rules=nat_rules,
         provisioning_state=r.str_(p, "provisioningState", rid),
     )
+
+
+def _lb_children(
+    r: Reader, p: Json, rid: ResourceId, key: str
+) -> list[tuple[int, ResourceId, Json]]:
+    """(index, id, properties) of each object in one of the LB's arrays."""
+    return [(i, _child_id(r, c, rid, key, i), props(c)) for i, c in _objects(r, p, key, rid)]
+
+
+def _backend_pool(r: Reader, cid: ResourceId, cp: Json, problems: list[str]) -> BackendAddressPool:
+    addresses = []
+    for _, a in _objects(r, cp, "loadBalancerBackendAddresses", cid):
+        ap = props(a)
+        addresses.append(
+            LoadBalancerBackendAddress(
+                name=r.str_(a, "name", cid),
+                ip_address=_ip(r, ap, "ipAddress", cid, problems),
+                virtual_network=r.ref(ap, "virtualNetwork", cid),
+                subnet=r.ref(ap, "subnet", cid),
+                network_interface_ip_configuration=r.ref(
+                    ap, "networkInterfaceIPConfiguration", cid
+                ),
+                admin_state=r.str_(ap, "adminState", cid),
+                inbound_nat_rules_port_mapping=_nat_port_mappings(r, ap, cid),
+            )
+        )
+    return BackendAddressPool(
+        id=cid,
+        name=cid.name,
+        backend_ip_configurations=r.refs(cp, "backendIPConfigurations", cid),
+        load_balancer_backend_addresses=tuple(addresses),
+    )
+
+
+def _pool_refs(r: Reader, cp: Json, key: str, cid: ResourceId) -> tuple[ResourceId, ...]:
+    """A rule's pools: the single ``backendAddressPool`` first, then the ``...Pools`` list."""
+    one = r.ref(cp, key, cid)
+    return (() if one is None else (one,)) + r.refs(cp, f"{key}s", cid)
+
+
+# How one field of an LB record is read: (model attribute, reader, ARM property). The tables list
+# every field of the record in reading order, which is also the order of their warnings.
+_FieldRead = Callable[[Reader, Json, str, ResourceId], Any]
+_LbFields = tuple[tuple[str, _FieldRead, str], ...]
+_LB_RULE_FIELDS: Final[_LbFields] = (
+    ("frontend_ip_configuration", Reader.ref, "frontendIPConfiguration"),
+    ("backend_address_pools", _pool_refs, "backendAddressPool"),
+    ("probe", Reader.ref, "probe"),
+    ("protocol", Reader.str_, "protocol"),
+    ("frontend_port", Reader.int_, "frontendPort"),
+    ("backend_port", Reader.int_, "backendPort"),
+    ("enable_floating_ip", Reader.bool_, "enableFloatingIP"),
+    ("disable_outbound_snat", Reader.bool_, "disableOutboundSnat"),
+    ("enable_tcp_reset", Reader.bool_, "enableTcpReset"),
+    ("idle_timeout_in_minutes", Reader.int_, "idleTimeoutInMinutes"),
+    ("load_distribution", Reader.str_, "loadDistribution"),
+)
+_NAT_RULE_FIELDS: Final[_LbFields] = (
+    ("frontend_ip_configuration", Reader.ref, "frontendIPConfiguration"),
+    ("backend_ip_configuration", Reader.ref, "backendIPConfiguration"),
+    ("backend_address_pool", Reader.ref, "backendAddressPool"),
+    ("protocol", Reader.str_, "protocol"),
+    ("frontend_port", Reader.int_, "frontendPort"),
+    ("backend_port", Reader.int_, "backendPort"),
+    ("frontend_port_range_start", Reader.int_, "frontendPortRangeStart"),
+    ("frontend_port_range_end", Reader.int_, "frontendPortRangeEnd"),
+    ("enable_floating_ip", Reader.bool_, "enableFloatingIP"),
+)
+_OUTBOUND_RULE_FIELDS: Final[_LbFields] = (
+    ("frontend_ip_configurations", Reader.refs, "frontendIPConfigurations"),
+    ("backend_address_pool", Reader.ref, "backendAddressPool"),
+    ("protocol", Reader.str_, "protocol"),
+    ("allocated_outbound_ports", Reader.int_, "allocatedOutboundPorts"),
+    ("idle_timeout_in_minutes", Reader.int_, "idleTimeoutInMinutes"),
+    ("enable_tcp_reset", Reader.bool_, "enableTcpReset"),
+)
+_PROBE_FIELDS: Final[_LbFields] = (
+    ("protocol", Reader.str_, "protocol"),
+    ("port", Reader.int_, "port"),
+    ("request_path", Reader.str_, "requestPath"),
+    ("interval_in_seconds", Reader.int_, "intervalInSeconds"),
+    ("number_of_probes", Reader.int_, "numberOfProbes"),
+    ("probe_threshold", Reader.int_, "probeThreshold"),
+    ("no_healthy_backends_behavior", Reader.str_, "noHealthyBackendsBehavior"),
+)
+_LbRecord = TypeVar("_LbRecord", LoadBalancingRule, InboundNatRule, OutboundRule, Probe)
+
+
+def _lb_records(
+    r: Reader,
+    p: Json,
+    rid: ResourceId,
+    key: str,
+    record: type[_LbRecord],
+    fields: _LbFields,
+    *,
+    indexed: bool = True,
+) -> tuple[_LbRecord, ...]:
+    """The LB's rules of one kind (or its probes), each read field by field from its table;
+    a rule keeps its position in the array (``index``) for the JSON pointers of findings."""
+    out = []
+    for i, cid, cp in _lb_children(r, p, rid, key):
+        values = {attr: read(r, cp, arm_key, cid) for attr, read, arm_key in fields}
+        if indexed:
+            values["index"] = i
+        out.append(record(id=cid, name=cid.name, **values))
+    return tuple(out)
 
 
 def _nat_port_mappings(
