@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from preflight.plans import PROVIDER, sample_change_plan
 from vnetdoctor.ingest.loader import load_snapshot, snapshot_from_json
 from vnetdoctor.ingest.preflight import apply_plan
@@ -222,3 +224,57 @@ def test_whatif_delete_and_modify_on_the_sample(tmp_path: Path) -> None:
     after = apply_plan(base, _write(tmp_path, doc, "whatif.json"))
     assert rt.id not in after.route_tables
     assert after.network_security_groups.find("nsg-snet-data").security_rules == ()
+
+
+def test_configuration_whose_resources_is_not_a_list_is_ignored() -> None:
+    """Regression: ``configuration.root_module.resources`` that is a number raised TypeError."""
+    doc = sample_change_plan()
+    doc["configuration"] = {"root_module": {"resources": 5, "module_calls": {"m": 1}}}
+    plain = changes_from_plan(sample_change_plan())
+    changes = changes_from_plan(doc)
+    assert changes.upserts == plain.upserts
+    assert changes.warnings == plain.warnings
+
+
+def _nsg_name_from_configuration(expressions: Any) -> dict[str, Any]:
+    """The sample plan with deny_sql's NSG name known only from its configuration."""
+    doc = sample_change_plan()
+    rc = doc["resource_changes"][0]
+    assert rc["address"] == "azurerm_network_security_rule.deny_sql"
+    del rc["change"]["after"]["network_security_group_name"]
+    rc["change"]["after_unknown"]["network_security_group_name"] = True
+    doc["configuration"] = {
+        "root_module": {"resources": [{"address": rc["address"], "expressions": expressions}]}
+    }
+    return doc
+
+
+def test_a_resource_whose_configuration_has_an_odd_shape_is_a_warning() -> None:
+    """A list where the expressions object belongs: that resource is left out, with a warning."""
+    changes = changes_from_plan(_nsg_name_from_configuration([1]))
+    (w,) = [w for w in changes.warnings if w.resource == "azurerm_network_security_rule.deny_sql"]
+    assert "could not map this resource (AttributeError" in w.message
+    assert not any("deny-sql" in json.dumps(body) for body in changes.upserts)
+    assert len(changes.upserts) == len(changes_from_plan(sample_change_plan()).upserts) - 1
+
+
+def test_a_bug_in_a_mapper_is_not_turned_into_a_warning(monkeypatch: Any) -> None:
+    from vnetdoctor.ingest import terraform
+
+    def broken(*_: Any) -> list[Any]:
+        raise ZeroDivisionError("a bug, not bad input")
+
+    monkeypatch.setitem(terraform._MAPPERS, "azurerm_route", broken)
+    with pytest.raises(ZeroDivisionError):
+        changes_from_plan(sample_change_plan())
+
+
+def test_a_bug_in_a_merge_is_not_turned_into_a_warning(monkeypatch: Any) -> None:
+    from vnetdoctor.ingest import terraform
+
+    def broken(*_: Any) -> None:
+        raise NameError("a bug, not bad input")
+
+    monkeypatch.setattr(terraform, "_merge_pool_addresses", broken)
+    with pytest.raises(NameError):
+        changes_from_plan(sample_change_plan())

@@ -31,6 +31,12 @@ Json = dict[str, Any]
 PLACEHOLDER_SUBSCRIPTION: Final = "00000000-0000-0000-0000-000000000000"
 NET: Final = "Microsoft.Network"
 _INDEX = re.compile(r"\[[^\]]*\]$")
+# What a mapper raises on a plan of an unexpected shape: a list or string where an object was
+# expected (AttributeError: no .get), a value that cannot be iterated, indexed or hashed
+# (TypeError), a missing key or index (LookupError), a value that does not convert (ValueError).
+# These become a warning naming the resource (or the merge); any other exception is a bug and is
+# not hidden.
+_BAD_SHAPE: Final = (AttributeError, LookupError, TypeError, ValueError)
 
 # Resource types that matter nowhere in the analysis: no warning when they appear.
 _IGNORED: Final = frozenset(
@@ -132,7 +138,8 @@ class _Plan:
             self._walk_module(config["root_module"], "")
 
     def _walk_module(self, module: Json, prefix: str) -> None:
-        for res in module.get("resources") or []:
+        resources = module.get("resources")
+        for res in resources if isinstance(resources, list) else []:
             if isinstance(res, dict) and isinstance(res.get("address"), str):
                 addr = res["address"]
                 full = addr if not prefix or addr.startswith(prefix + ".") else f"{prefix}.{addr}"
@@ -1507,7 +1514,7 @@ def changes_from_plan(doc: Json, *, source: str = "<plan>", base: Sequence[Json]
     for res in items:
         try:
             _map_one(p, res)
-        except Exception as exc:  # one odd resource must not stop the plan
+        except _BAD_SHAPE as exc:  # one odd resource must not stop the plan
             p.warn(
                 WarningKind.UNPARSED_VALUE,
                 f"could not map this resource ({type(exc).__name__}: {exc}); it is ignored",
@@ -1656,7 +1663,7 @@ def _finish(p: _Plan) -> None:
         _lb_child_deletes(p)
         _merge_pool_addresses(p)
         _apply_nic_links(p)
-    except Exception as exc:  # never let a merge stop the plan
+    except _BAD_SHAPE as exc:  # an odd plan or base must not stop the merges
         p.warn(
             WarningKind.UNPARSED_VALUE,
             f"could not merge child resources ({type(exc).__name__}: {exc})",
