@@ -180,7 +180,7 @@ def test_an_error_answer_records_unknown_rules_without_a_second_warning() -> Non
     del bad["value"]
     bad["error"] = error
     snap = snapshot_from_json([VNET_BODY, bad])
-    assert snap.warnings == ()  # the collection's own warning says it (collect/document.py)
+    assert snap.warnings == ()  # the collection's own warning says it (ingest/collected.py)
     (rule,) = snap.admin_rules_for(ResourceId(VNET)) or ()
     assert rule.is_unknown
     assert "HTTP 403 AuthorizationFailed" in rule.problems[0]
