@@ -197,3 +197,20 @@ def test_no_firewall_evidence() -> None:
     decision = firewall_verdict(ev, flow(), IN)
     assert decision.verdict is GuestVerdict.UNKNOWN
     assert "Windows Firewall" in decision.reasons[0]
+
+
+def test_icmp_on_ipv6_is_icmpv6() -> None:
+    """An IPv6 ICMP flow is ICMPv6 (next header 58): a rule written for ICMPv6 matches it, one
+    written for ICMPv4 does not (regression: both flows were given protocol number 1)."""
+    ping6 = Flow(
+        ipaddress.ip_address("fd00::9"), ipaddress.ip_address("fd00::4"), Protocol.ICMP, None
+    )
+    v6 = probe(rules=[rule("Ping v6", "Allow", port="Any", Protocol="ICMPv6")])
+    assert firewall_verdict(v6, ping6, IN).verdict is GuestVerdict.ALLOW
+    v4 = probe(rules=[rule("Ping v4", "Allow", port="Any", Protocol="ICMPv4")])
+    assert firewall_verdict(v4, ping6, IN).verdict is GuestVerdict.DENY
+    ping4 = Flow(
+        ipaddress.ip_address("10.0.1.9"), ipaddress.ip_address("10.0.0.4"), Protocol.ICMP, None
+    )
+    assert firewall_verdict(v4, ping4, IN).verdict is GuestVerdict.ALLOW
+    assert firewall_verdict(v6, ping4, IN).verdict is GuestVerdict.DENY

@@ -225,7 +225,7 @@ def _rule_tri(
         elif rule.policy_store.casefold() in ("persistentstore", "local"):
             return Tri.NO, None
     # protocol
-    number = flow.protocol.iana_number
+    number = flow.protocol.ip_number(flow.destination.version)
     if rule.protocol is None:
         conditions.append((Tri.MAYBE, "the export does not show the rule's protocol"))
     else:
