@@ -8,6 +8,7 @@ from typing import Any
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.errors import ResourceNotFound, UsageError
@@ -64,14 +65,14 @@ def diagnose(
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
     check_guest_names(snapshot, guest or {})
     folded = {k.casefold(): v for k, v in (guest or {}).items()}
-    # The tracer reads guest evidence too: a load balancer backend's listener (L3).
+    # The tracer asks the guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(
         snapshot,
         engine_for(snapshot, service_tags),
         profile,
         service_tags,
         fqdn=fqdn,
-        guest=folded,
+        oracle=EvidenceOracle(folded),
     )
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))

@@ -15,6 +15,7 @@ import pytest
 from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose, load_guest
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex, nat_rule_for, probe_of, rule_for
 from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import Outcome, Trace, Tracer
@@ -472,7 +473,7 @@ def _with_guest(snap: Snapshot, guest: dict[str, Any], src: str, dst: str, port:
         protocol=Protocol.TCP,
         port=port,
     )
-    tracer = Tracer(snap, engine_for(snap, None), guest=guest)
+    tracer = Tracer(snap, engine_for(snap, None), oracle=EvidenceOracle(guest))
     ctx = DiagnosisContext(snap, query, tracer, {k.casefold(): v for k, v in guest.items()})
     return ctx.trace, run(ctx)
 

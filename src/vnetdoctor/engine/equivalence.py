@@ -31,7 +31,7 @@ from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint
 from vnetdoctor.engine.firewall import address_match, ordered_collections, private_ranges
 from vnetdoctor.engine.nsg import CompiledRules
-from vnetdoctor.engine.path import Tracer, _Builder, firewall_interface
+from vnetdoctor.engine.path import Recorder, Tracer, firewall_interface
 from vnetdoctor.engine.routes import EffectiveNextHopType
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, VirtualMachine
 from vnetdoctor.model.ids import ResourceId
@@ -338,8 +338,8 @@ class LayeredKeys:
         role: str,
     ) -> int:
         """The trace's own NSG step, alone: the id of the issues it raises."""
-        scratch = _Builder()
-        self.tracer._nsg(scratch, nic, ipc, direction, self.protocol, src, dst, self.port, role)
+        scratch = Recorder()
+        self.tracer.nsg_step(scratch, nic, ipc, direction, self.protocol, src, dst, self.port, role)
         return self._nsg_answers(_issue_key(scratch.issues))
 
     def outbound(self, i: int) -> Ints:

@@ -28,6 +28,7 @@ import numpy as np
 
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.equivalence import Interner
+from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.matrix import (
     Cell,
     Item,
@@ -83,7 +84,7 @@ class _Composer:
         self.snapshot = snapshot
         self.matrix = matrix
         self.protocol = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
-        self.tracer = Tracer(snapshot, engine_for(snapshot), guest=matrix.guest)
+        self.tracer = Tracer(snapshot, engine_for(snapshot), oracle=EvidenceOracle(matrix.guest))
         self.keys = layered_keys(snapshot, matrix, self.tracer)
         self.smb = matrix.port == SMB_PORT and self.protocol is Protocol.TCP
         self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Any]] = {}
