@@ -18,9 +18,19 @@ from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex, nat_rule_for, probe_of, rule_for
 from vnetdoctor.engine.nsg import engine_for
-from vnetdoctor.engine.path import Outcome, Trace, Tracer
+from vnetdoctor.engine.path import (
+    FirewallAnswer,
+    GuestAccess,
+    GuestOracle,
+    ListenerAnswer,
+    Listening,
+    Outcome,
+    Trace,
+    Tracer,
+)
 from vnetdoctor.ingest.loader import load_snapshot
-from vnetdoctor.model.net import Protocol
+from vnetdoctor.model.net import Flow, IPAddress, Protocol
+from vnetdoctor.model.security import Direction
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
 from vnetdoctor.runbook.runner import run
@@ -531,3 +541,112 @@ def test_diagnose_passes_guest_evidence_to_the_probe_check(
         "LB_NO_HEALTHY_BACKEND",
     ]
 
+
+
+def _iptables(tmp_path: Path, name: str, rules: str) -> Path:
+    path = tmp_path / f"{name}-iptables-save.txt"
+    path.write_text(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        f"{rules}COMMIT\n"
+    )
+    return path
+
+
+def test_guest_firewall_dropping_the_probe_marks_the_backend_down(
+    sample: Snapshot, tmp_path: Path
+) -> None:
+    """L3's guest half through the evidence: vm-web-01 listens on the probe port but its
+    iptables drops 168.63.129.16, so that backend is down and vm-web-02 takes the flows."""
+    ss = tmp_path / "web01-ss.txt"
+    ss.write_text(
+        SS_HEADER + 'tcp   LISTEN 0      128          0.0.0.0:8443        0.0.0.0:*    '
+        'users:(("svc",pid=1,fd=3))\n'
+    )
+    rules = "-A INPUT -s 168.63.129.16/32 -p tcp -m tcp --dport 8443 -j DROP\n"
+    guest = {"vm-web-01": load_guest([ss, _iptables(tmp_path, "web01", rules)])}
+    trace, _ = _with_guest(sample, guest, "vm-jump-01", WEB_FRONTEND, 443)
+    (issue,) = trace.issues
+    assert issue.code == "LB_PROBE_GUEST_FIREWALL_DENY"
+    assert issue.status == "warn"  # vm-web-02 (no evidence) stays healthy
+    assert issue.resource is not None
+    assert issue.resource.endswith("web01-iptables-save.txt:5")
+    hops = {h.name: h for h in trace.hops if h.kind == "lb-backend"}
+    assert hops["nic-vm-web-01"].decision == "probe dropped in guest"
+    assert hops["nic-vm-web-01"].status == "fail"
+    assert hops["nic-vm-web-02"].decision == "healthy"
+
+
+class _Oracle:
+    """A stand-in guest oracle: fixed answers for one VM, none for the others."""
+
+    def __init__(self, vm: str, listener: ListenerAnswer, firewall: FirewallAnswer) -> None:
+        self.vm, self.answers = vm, (listener, firewall)
+        self.asked: list[str] = []
+
+    def listener(
+        self, vm: str, ip: IPAddress, port: int, protocol: Protocol
+    ) -> ListenerAnswer | None:
+        self.asked.append(f"listener {vm} {ip}:{port}/{protocol.value}")
+        return self.answers[0] if vm == self.vm else None
+
+    def firewall(self, vm: str, flow: Flow, direction: Direction) -> FirewallAnswer | None:
+        self.asked.append(f"firewall {vm} {flow.source} {direction.value}")
+        return self.answers[1] if vm == self.vm else None
+
+
+def _oracle_trace(sample: Snapshot, oracle: GuestOracle) -> Trace:
+    tracer = Tracer(sample, engine_for(sample, None), oracle=oracle)
+    src, dst = resolve_endpoint(sample, "vm-jump-01"), resolve_endpoint(sample, WEB_FRONTEND)
+    return tracer.trace(src, dst, Protocol.TCP, 443)
+
+
+def test_the_tracer_asks_any_guest_oracle(sample: Snapshot) -> None:
+    """The tracer depends on the GuestOracle protocol only: an oracle's unknown firewall answer
+    makes vm-web-01's health unknown, and its reasons reach the hop."""
+    oracle = _Oracle(
+        "vm-web-01",
+        ListenerAnswer(listening=Listening.YES, resource="ss.txt:2"),
+        FirewallAnswer(access=GuestAccess.UNKNOWN, reasons=("a jump to an unread chain",)),
+    )
+    trace = _oracle_trace(sample, oracle)
+    hop = next(h for h in trace.hops if h.kind == "lb-backend" and h.name == "nic-vm-web-01")
+    assert (hop.decision, hop.status) == ("probe unknown", "unknown")
+    assert hop.detail.endswith("is unknown: a jump to an unread chain")
+    assert trace.issues == ()  # vm-web-02 is healthy: the flow goes on
+    web01 = [q for q in oracle.asked if "vm-web-01" in q]
+    assert web01 == [
+        "listener vm-web-01 10.1.1.4:8443/Tcp",
+        "firewall vm-web-01 168.63.129.16 Inbound",
+    ]
+
+
+def test_a_listener_nobody_saw_and_an_open_firewall_keep_the_network_only_rule(
+    sample: Snapshot,
+) -> None:
+    oracle = _Oracle(
+        "vm-web-01",
+        ListenerAnswer(listening=Listening.UNSEEN),
+        FirewallAnswer(access=GuestAccess.ALLOW, resource="iptables-save.txt:4"),
+    )
+    trace = _oracle_trace(sample, oracle)
+    hop = next(h for h in trace.hops if h.kind == "lb-backend" and h.name == "nic-vm-web-01")
+    assert hop.decision == "healthy"
+    assert "is not shown (no socket list; network-only rule, L3)" in hop.detail
+    assert hop.resource is not None
+    assert hop.resource.endswith("nic-vm-web-01")
+
+
+def test_evidence_oracle_finds_vms_case_insensitively(tmp_path: Path) -> None:
+    oracle = EvidenceOracle({"VM-Web-01": _ss(tmp_path, "web01", 8443)})
+    ip = ipaddress.ip_address("10.1.1.4")
+    answer = oracle.listener("vm-web-01", ip, 8443, Protocol.TCP)
+    assert answer is not None
+    assert answer.listening is Listening.YES
+    missing = oracle.listener("vm-web-01", ip, 22, Protocol.TCP)
+    assert missing is not None
+    assert missing.listening is Listening.NO
+    assert oracle.listener("vm-web-02", ip, 8443, Protocol.TCP) is None
+    flow = Flow(ipaddress.ip_address("168.63.129.16"), ip, Protocol.TCP, 8443)
+    wall = oracle.firewall("VM-WEB-01", flow, Direction.INBOUND)
+    assert wall is not None
+    assert wall.access is GuestAccess.UNSEEN

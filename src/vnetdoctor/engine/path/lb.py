@@ -210,7 +210,7 @@ def _refuse(
 ) -> None:
     """The load balancer's hop where it does not pass the flow on, and the issue that says
     why; ``at`` puts the hop before its members' hops."""
-    hop = Hop(
+    b.hop(
         kind="load-balancer",
         name=v.lb.name,
         decision=decision,
@@ -219,8 +219,8 @@ def _refuse(
         resource=resource,
         pointer=hop_pointer,
         facts=facts,
+        at=at,
     )
-    b.hops.insert(len(b.hops) if at is None else at, hop)
     b.issue(code=code, message=message, resource=resource, pointer=issue_pointer)
 
 
@@ -228,15 +228,9 @@ def _finish(
     b: Recorder, v: LbVisit, outcome: Outcome, delivered: NetworkInterface | None = None
 ) -> Trace:
     if v.lost_from is not None:  # the load balancer's hop is where the packet is lost
-        for i in range(v.lost_from, len(b.hops)):
-            if b.hops[i].kind == "load-balancer":
-                b.hops[i] = msgspec.structs.replace(
-                    b.hops[i],
-                    status="fail",
-                    detail=b.hops[i].detail + "; a Basic frontend is unreachable over "
-                    "global VNet peering",
-                )
-                break
+        b.fail_first(
+            "load-balancer", v.lost_from, "a Basic frontend is unreachable over global VNet peering"
+        )
     return b.trace(outcome, v.appliances, delivered_to=delivered, egress=v.egress)
 
 
@@ -337,7 +331,8 @@ def _balance(
     pointer = f"/properties/loadBalancingRules/{rule.index}"
     if rescued:
         assert probe is not None
-        hop = Hop(
+        b.hop(
+            at=at,
             kind="load-balancer",
             name=lb.name,
             decision="all probed up",
@@ -346,7 +341,6 @@ def _balance(
             "every backend although all are probed down",
             resource=str(lb.id),
         )
-        b.hops.insert(at, hop)
     if not healthy and unknown:
         _refuse(
             b,
@@ -384,7 +378,8 @@ def _balance(
             issue_pointer=pointer,
         )
         return Outcome.DROPPED, None
-    hop = Hop(
+    b.hop(
+        at=at,
         kind="load-balancer",
         name=lb.name,
         decision="balance",
@@ -395,7 +390,6 @@ def _balance(
         pointer=pointer,
         facts=facts,
     )
-    b.hops.insert(at, hop)
     _hairpin(b, v, healthy, pointer)
     floating = v.dst_ip if rule.enable_floating_ip else None
     delivered = _to_backends(t, b, v, healthy, floating, backend_port)

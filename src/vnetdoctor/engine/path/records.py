@@ -111,19 +111,31 @@ class Recorder:
         pointer: str | None = None,
         status: str = "pass",
         facts: tuple[tuple[str, str], ...] = (),
+        at: int | None = None,
     ) -> None:
-        self.hops.append(
-            Hop(
-                kind=kind,
-                name=name,
-                decision=decision,
-                detail=detail,
-                resource=resource,
-                pointer=pointer,
-                status=status,
-                facts=facts,
-            )
+        """Record a hop, last or (``at``) before the hop at that index."""
+        hop = Hop(
+            kind=kind,
+            name=name,
+            decision=decision,
+            detail=detail,
+            resource=resource,
+            pointer=pointer,
+            status=status,
+            facts=facts,
         )
+        self.hops.insert(len(self.hops) if at is None else at, hop)
+
+    def fail_first(self, kind: str, start: int, why: str) -> None:
+        """Mark the first ``kind`` hop from index ``start`` on failed, ``why`` added to its
+        detail: where the packet is lost, once that is known."""
+        for i in range(start, len(self.hops)):
+            if self.hops[i].kind == kind:
+                hop = self.hops[i]
+                self.hops[i] = msgspec.structs.replace(
+                    hop, status="fail", detail=f"{hop.detail}; {why}"
+                )
+                return
 
     def issue(
         self,
