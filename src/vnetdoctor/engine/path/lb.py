@@ -284,12 +284,19 @@ def _inbound_nat(
 
 
 # -- a load-balancing rule ------------------------------------------------------------------------
-def _balance(
-    t: Tracer, b: Recorder, v: LbVisit, rule: LoadBalancingRule
-) -> tuple[Outcome, NetworkInterface | None]:
-    """A load-balancing rule: the members' health decides which backends take the flow."""
-    lb, where = v.lb, v.where
-    backend_port = rule.backend_port or v.port
+class _Pool(NamedTuple):
+    """A rule's backend pool judged by its probe: ``healthy`` are the members that take new
+    flows, ``rescued`` when AllProbedUp sends to all of them although all are down."""
+
+    probe: Probe | None
+    members: list[Backend]
+    judged: list[tuple[Backend, _Health]]
+    healthy: list[Backend]
+    unknown: list[Backend]
+    rescued: bool
+
+
+def _pool_health(t: Tracer, lb: LoadBalancer, rule: LoadBalancingRule) -> _Pool:
     probe = probe_of(lb, rule)
     members = t.lbs.backends(lb, rule)
     judged = [(m, _probe_health(t, lb, probe, m)) for m in members]
@@ -305,6 +312,16 @@ def _balance(
     ):
         healthy = [m for m in members if m.nic is not None and m.ip_configuration is not None]
         rescued = bool(healthy)
+    return _Pool(probe, members, judged, healthy, unknown, rescued)
+
+
+def _balance(
+    t: Tracer, b: Recorder, v: LbVisit, rule: LoadBalancingRule
+) -> tuple[Outcome, NetworkInterface | None]:
+    """A load-balancing rule: the members' health decides which backends take the flow."""
+    lb, where = v.lb, v.where
+    backend_port = rule.backend_port or v.port
+    probe, members, judged, healthy, unknown, rescued = _pool_health(t, lb, rule)
     # The load balancer's hop comes first, then one hop per member with its health.
     at = len(b.hops)
     b.hops.extend(h.hop for _, h in judged)
