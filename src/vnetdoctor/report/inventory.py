@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from vnetdoctor.inventory import Inventory
 from vnetdoctor.model.ids import ResourceId
-from vnetdoctor.report.output import cell, safe
+from vnetdoctor.report.output import cell, print_line, print_table, safe
 
 
 def _name(value: str | None) -> str:
     return "" if not value else (ResourceId(value).name if value.startswith("/") else value)
 
 
+_HEADERS = (
+    "VM",
+    "Power",
+    "OS",
+    "NIC",
+    "Private IP",
+    "Public IP",
+    "VNet / subnet",
+    "NIC NSG",
+    "Subnet NSG",
+    "Route table",
+)
+
+
 def render_inventory(inv: Inventory, console: Console) -> None:
-    table = Table(title=f"{len(inv.vms)} virtual machines", title_justify="left")
-    for header in (
-        "VM",
-        "Power",
-        "OS",
-        "NIC",
-        "Private IP",
-        "Public IP",
-        "VNet / subnet",
-        "NIC NSG",
-        "Subnet NSG",
-        "Route table",
-    ):
-        table.add_column(header, overflow="fold")
+    rows: list[list[Text]] = []
     for vm in inv.vms:
         power = vm.power_state or "unknown"
         if vm.kind == "classic":
@@ -38,7 +38,7 @@ def render_inventory(inv: Inventory, console: Console) -> None:
         for nic in vm.nics or ():
             nic_name = nic.name if nic.found else f"{nic.name} (not in snapshot)"
             where = "/".join(p for p in (_name(nic.vnet), _name(nic.subnet)) if p)
-            table.add_row(
+            rows.append([
                 cell(vm.name if first else ""),
                 cell(power if first else ""),
                 cell((vm.os_type or "") if first else ""),
@@ -49,12 +49,14 @@ def render_inventory(inv: Inventory, console: Console) -> None:
                 cell(_name(nic.nsg)),
                 cell(_name(nic.subnet_nsg)),
                 cell(_name(nic.route_table)),
-            )
+            ])
             first = False
         if first:
-            table.add_row(cell(vm.name), cell(power), cell(vm.os_type or ""), cell("(no NICs)"))
-    console.print(table)
+            rows.append([cell(vm.name), cell(power), cell(vm.os_type or ""), cell("(no NICs)"),
+                         *(cell("") for _ in _HEADERS[4:])])
+    print_table(console, f"{len(inv.vms)} virtual machines", _HEADERS, rows)
     if inv.warnings:
-        console.print(Text(f"\n{len(inv.warnings)} ingest warning(s):", style="yellow"))
+        console.print()
+        print_line(console, Text(f"{len(inv.warnings)} ingest warning(s):", style="yellow"))
         for w in inv.warnings:
-            console.print(Text(f"  {safe(w)}"))
+            print_line(console, Text(f"  {safe(w)}"))
