@@ -3,6 +3,7 @@ rich progress bar (stderr) for the command line."""
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Protocol
 
@@ -18,7 +19,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from vnetdoctor.report.output import safe
+from vnetdoctor.report.output import make_console, safe
 
 
 class ProgressSink(Protocol):
@@ -53,7 +54,7 @@ class RichProgress:
     """A rich progress bar on stderr; silent when stderr is not a terminal."""
 
     def __init__(self, console: Console | None = None, *, enabled: bool | None = None) -> None:
-        self._console = console or Console(stderr=True, highlight=False, markup=False)
+        self._console = console or make_console(sys.stderr, stderr=True)
         on = self._console.is_terminal if enabled is None else enabled
         self._progress = Progress(
             SpinnerColumn(),

@@ -10,7 +10,9 @@ import click
 
 from vnetdoctor.commands.options import (
     CONTEXT,
+    brief_option,
     debug_option,
+    no_color_option,
     open_snapshot,
     snapshot_options,
 )
@@ -130,6 +132,8 @@ def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Pa
     type=click.Choice(["text", "table", "json", "jsonc", "none", "html"], case_sensitive=False),
     help="Output format; html is one self-contained page (use with --out).",
 )
+@brief_option
+@no_color_option
 @debug_option
 def diagnose(
     snapshots: tuple[Path, ...],
@@ -149,6 +153,7 @@ def diagnose(
     out_file: Path | None,
     output: str,
     query: str | None,
+    brief: bool,
 ) -> None:
     """Why can't VM A reach VM B? Runs the nine steps of Microsoft's troubleshooting guide and
     prints one verdict, every blocker on the path with its evidence, and the fix.
@@ -159,6 +164,7 @@ def diagnose(
     \b
     Examples:
       vnetdoctor diagnose --sample --from vm-web-01 --to vm-db-01 --port 5432
+      vnetdoctor diagnose --sample --from vm-web-01 --to vm-db-01 --port 5432 --brief
       vnetdoctor diagnose -s estate.json --from vm-a --to 10.2.1.4 --port 443 -o json
       vnetdoctor diagnose --sample --from vm-app-01 --to vm-db-02 --port 5432 \\
           --guest vm-db-02=guest/vm-db-02/iptables-save.txt
@@ -219,10 +225,11 @@ def diagnose(
     if out_file is not None:
         tmp = out_file.with_name(f".{out_file.name}.tmp")
         with tmp.open("w", encoding="utf-8") as stream:
-            emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c), stream=stream)
+            emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c, brief=brief),
+                 stream=stream)
         tmp.replace(out_file)
     else:
-        emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c))
+        emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c, brief=brief))
     sys.exit(result.exit_code)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import click
 
-from vnetdoctor.commands.options import CONTEXT, EXIT_INPUT, debug_option
+from vnetdoctor.commands.options import CONTEXT, EXIT_INPUT, debug_option, no_color_option
 from vnetdoctor.errors import UsageError
 
 TEXT_ROWS: Final = 50  # flows shown by -o text unless --limit says otherwise
@@ -45,10 +45,11 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[float], None] | None]:
     if not enabled:
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(file=sys.stderr)
+    from vnetdoctor.report.output import make_console
+
+    console = make_console(sys.stderr, stderr=True)
     with Progress(TextColumn("scanning flow logs"), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("scan", total=1.0)
@@ -83,6 +84,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[float], None] | None]:
               type=click.Choice(_OUTPUTS, case_sensitive=False), help="Output format.")
 @click.option("--query", metavar="JMESPATH",
               help="JMESPath query applied to the JSON result (as in the az CLI).")
+@no_color_option
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 @debug_option

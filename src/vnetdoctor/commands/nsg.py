@@ -111,6 +111,8 @@ def ip_flow_verify(
     Evaluates the subnet NSG and the NIC NSG (inbound: subnet first; outbound: NIC first) and
     names the deciding rule as Azure does. Exit code: 0 Allow, 1 Deny, 3 unknown (a rule that
     may match could not be evaluated, e.g. a service tag without --service-tags), 2 bad input.
+    This differs from `az network watcher test-ip-flow`, which exits 0 on a Deny answer: here
+    the exit code is the answer (as for diagnose), and the output says it too.
 
     \b
     Examples:

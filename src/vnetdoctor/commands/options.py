@@ -18,7 +18,8 @@ CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_w
 
 
 def output_options(func: F) -> F:
-    """``-o`` and ``--query``, as the az CLI spells them."""
+    """``-o`` and ``--query``, as the az CLI spells them (and ``--no-color``)."""
+    func = no_color_option(func)
     func = click.option(
         "--query",
         metavar="JMESPATH",
@@ -34,6 +35,33 @@ def output_options(func: F) -> F:
         help="Output format.",
     )(func)
     return func
+
+
+def _remember_no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    from vnetdoctor.report.output import NO_COLOR_KEY
+
+    if value:
+        ctx.meta[NO_COLOR_KEY] = True
+
+
+def no_color_option(func: F) -> F:
+    """``--no-color``: text output without colour, as the ``NO_COLOR`` environment variable."""
+    return click.option(
+        "--no-color",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_no_color,
+        help="No colour in text output (as NO_COLOR=1 does).",
+    )(func)
+
+
+def brief_option(func: F) -> F:
+    """``--brief``: the short text answer, for a terminal or a chat message."""
+    return click.option(
+        "--brief",
+        is_flag=True,
+        help="With -o text: only the verdict, the blockers and their fixes.",
+    )(func)
 
 
 def snapshot_options(func: F) -> F:

@@ -18,7 +18,14 @@ from vnetdoctor.engine.nsg import Verdict
 from vnetdoctor.engine.outbound import OutboundMethod, outbound_for
 from vnetdoctor.engine.path import lb
 from vnetdoctor.engine.path.peering import forwarded_check, vnet_of
-from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_text
+from vnetdoctor.engine.path.records import (
+    Issue,
+    Outcome,
+    Recorder,
+    Trace,
+    port_arg,
+    port_text,
+)
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop
 from vnetdoctor.engine.topology import peering_links
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
@@ -350,10 +357,10 @@ def _firewall_command(
     port: int | None,
 ) -> str:
     proto = "Any" if protocol is Protocol.ANY else protocol.value.upper()
-    name = f"allow-{source}-to-{destination}-{port_text(port)}".replace(".", "-").replace(
-        "*", "any"
+    name = f"allow-{source}-to-{destination}{'' if port is None else f'-{port}'}".replace(
+        ".", "-"
     )
-    ports = port_text(port)
+    ports = port_arg(port)
     if azfw.firewall_policy is not None:
         pol = azfw.firewall_policy
         return (

@@ -9,6 +9,7 @@ probes and pool members are in :mod:`vnetdoctor.engine.loadbalancer`.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -26,7 +27,15 @@ from vnetdoctor.engine.loadbalancer import (
 )
 from vnetdoctor.engine.nsg import Verdict
 from vnetdoctor.engine.path.oracle import GuestAccess, GuestOracle, ListenerAnswer, Listening
-from vnetdoctor.engine.path.records import Hop, Issue, Outcome, Recorder, Trace, port_text
+from vnetdoctor.engine.path.records import (
+    Hop,
+    Issue,
+    Outcome,
+    Recorder,
+    Trace,
+    port_arg,
+    port_text,
+)
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.ids import ResourceId
@@ -722,7 +731,7 @@ def _closed_by_default(
         "(secure by default, L1)",
         resource=str(nic.id),
     )
-    group, port = nic.id.resource_group, port_text(backend_port)
+    group, port = nic.id.resource_group, port_arg(backend_port)
     b.issue(
         code="LB_PUBLIC_CLOSED_NO_NSG",
         message=f"{v.lb.name} is a Standard load balancer: traffic through its public "
@@ -732,9 +741,9 @@ def _closed_by_default(
         pointer="/properties/networkSecurityGroup",
         command=f"az network nsg create -g {group} -n nsg-{nic.name} && "
         f"az network nsg rule create -g {group} --nsg-name "
-        f"nsg-{nic.name} -n allow-{port}-from-internet "
+        f"nsg-{nic.name} -n allow-{backend_port or 'port'}-from-internet "
         "--priority 100 --direction Inbound --access Allow --protocol "
-        f"{'*' if v.protocol is Protocol.ANY else v.protocol.value} "
+        f"{shlex.quote('*') if v.protocol is Protocol.ANY else v.protocol.value} "
         "--source-address-prefixes Internet --destination-port-ranges "
         f"{port} && az network nic update -g "
         f"{group} -n {nic.name} --network-security-group nsg-{nic.name}",

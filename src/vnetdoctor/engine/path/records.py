@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -12,7 +13,7 @@ from vnetdoctor.engine.nsg import FlowVerdict
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.ids import ResourceId
 
-__all__ = ["Hop", "Issue", "Outcome", "Recorder", "Trace", "port_text"]
+__all__ = ["Hop", "Issue", "Outcome", "Recorder", "Trace", "port_arg", "port_text"]
 
 
 class Outcome(StrEnum):
@@ -86,6 +87,12 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
 
 def port_text(port: int | None) -> str:
     return "*" if port is None else str(port)
+
+
+def port_arg(port: int | None) -> str:
+    """A suggested rule's port, for a shell: without a port asked about, a quoted placeholder
+    (never ``*``, which opens every port and which a shell expands)."""
+    return shlex.quote("<port>") if port is None else str(port)
 
 
 class Recorder:

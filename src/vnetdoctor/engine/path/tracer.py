@@ -10,6 +10,7 @@ were fixed, so that the answer lists every blocker on the path. Loops are detect
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,7 +22,7 @@ from vnetdoctor.engine.nsg import FlowVerdict, NsgEngine, Verdict
 from vnetdoctor.engine.path import appliances, lb
 from vnetdoctor.engine.path.oracle import GuestOracle
 from vnetdoctor.engine.path.peering import forwarded_check, peer_holding, vnet_of
-from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_text
+from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_arg, port_text
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop, RouteKind
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.ids import ResourceId
@@ -65,18 +66,17 @@ def nsg_command(
     priority = max(100, rule.priority - 1) if rule.priority > 100 else None
     if priority is None:
         return None
-    proto = "*" if protocol is Protocol.ANY else protocol.value
+    proto = shlex.quote("*") if protocol is Protocol.ANY else protocol.value
     name = (
-        f"allow-{source}-to-{destination}-{port_text(port)}".replace(".", "-")
+        f"allow-{source}-to-{destination}{'' if port is None else f'-{port}'}".replace(".", "-")
         .replace(":", "-")
-        .replace("*", "any")
     )
     return (
         f"az network nsg rule create -g {nsg_id.resource_group} --nsg-name {nsg_id.name} "
         f"-n {name} --priority {priority} --direction {verdict.direction.value} "
         f"--access Allow --protocol {proto} --source-address-prefixes {source} "
         f"--destination-address-prefixes {destination} "
-        f"--destination-port-ranges {port_text(port)}"
+        f"--destination-port-ranges {port_arg(port)}"
     )
 
 
