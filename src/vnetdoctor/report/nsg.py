@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from vnetdoctor.engine.nsg import (
@@ -21,7 +20,7 @@ from vnetdoctor.engine.nsg import (
 )
 from vnetdoctor.engine.tags import Match
 from vnetdoctor.model.security import Direction
-from vnetdoctor.report.output import cell, safe
+from vnetdoctor.report.output import cell, print_line, print_table, safe
 
 _STYLE = {Verdict.ALLOW: "bold green", Verdict.DENY: "bold red", Verdict.UNKNOWN: "bold yellow"}
 _MARK = {Match.YES: "yes", Match.NO: "no", Match.MAYBE: "maybe"}
@@ -44,47 +43,47 @@ def render_flow_verdict(verdict: FlowVerdict, console: Console, *, explain: bool
     local = f"{verdict.local_ip}:{_port(verdict.local_port)}"
     remote = f"{verdict.remote_ip}:{_port(verdict.remote_port)}"
     src, dst = (remote, local) if inbound else (local, remote)
-    console.print(_line("Access", Text(verdict.access.value, style=_STYLE[verdict.access])))
+    print_line(console, _line("Access", Text(verdict.access.value, style=_STYLE[verdict.access])))
     if verdict.rule is not None:
         rule = verdict.rule
         nsg = verdict.nsg_id.name if verdict.nsg_id is not None else "?"
-        console.print(_line("Rule", f"{rule.rule_name} (priority {rule.priority}, NSG {nsg}, "
-                                    f"{rule.pointer})"))
-    console.print(_line("Flow", f"{verdict.direction.value} {verdict.protocol.value} {src} -> "
-                                f"{dst} at network interface {verdict.nic.name}"))
+        print_line(console, _line("Rule", f"{rule.rule_name} (priority {rule.priority}, "
+                                          f"NSG {nsg}, {rule.pointer})"))
+    print_line(console, _line("Flow", f"{verdict.direction.value} {verdict.protocol.value} "
+                                      f"{src} -> {dst} at network interface {verdict.nic.name}"))
     console.print()
-    table = Table(title="NSG layers, in evaluation order", title_justify="left")
-    for column in ("Layer", "Attached to", "NSG", "Access", "Rule", "Why"):
-        table.add_column(column, overflow="fold")
-    for layer in verdict.layers:
-        table.add_row(
+    rows = [
+        [
             cell(_LAYER.get(layer.layer, layer.layer)),
             cell(layer.attached_to.name if layer.attached_to is not None else "?"),
             cell(layer.nsg_id.name if layer.nsg_id is not None else "(none)"),
             Text(layer.access.value, style=_STYLE[layer.access]),
             cell(layer.rule_name or "-"),
             cell(layer.reason),
-        )
-    console.print(table)
+        ]
+        for layer in verdict.layers
+    ]
+    print_table(console, "NSG layers, in evaluation order",
+                ("Layer", "Attached to", "NSG", "Access", "Rule", "Why"), rows)
     if explain:
         for layer in verdict.layers:
             _render_layer_rules(layer, console)
     for note in verdict.notes:
-        console.print(Text(f"note: {safe(note)}"))
+        print_line(console, Text(f"note: {safe(note)}"))
 
 
 def _render_layer_rules(layer: LayerResult, console: Console) -> None:
     if not layer.evaluations:
         return
     name = layer.nsg_id.name if layer.nsg_id is not None else "?"
-    table = Table(title=f"{_LAYER.get(layer.layer, layer.layer)} NSG {safe(name)}: every rule, "
-                        "field by field", title_justify="left")
-    for column in ("Priority", "Rule", "Access", "Protocol", "Source", "Src port",
-                   "Destination", "Dst port", "Outcome"):
-        table.add_column(column, overflow="fold")
-    for evaluation in layer.evaluations:
-        table.add_row(*_evaluation_row(evaluation))
-    console.print(table)
+    print_table(
+        console,
+        f"{_LAYER.get(layer.layer, layer.layer)} NSG {safe(name)}: every rule, field by field",
+        ("Priority", "Rule", "Access", "Protocol", "Source", "Src port", "Destination",
+         "Dst port", "Outcome"),
+        [_evaluation_row(evaluation) for evaluation in layer.evaluations],
+        compact=True,
+    )
 
 
 def _evaluation_row(e: RuleEvaluation) -> list[Text]:
@@ -112,29 +111,31 @@ def _prefixes(rule: dict[str, Any], side: str) -> str:
 def render_effective_rules(result: EffectiveSecurityRules, console: Console) -> None:
     """One table per NSG applied to the NIC, in Azure's effective form."""
     if not result.value:
-        console.print(Text(f"No NSG applies to network interface {safe(result.nic.name)}: "
+        print_line(console, Text(f"No NSG applies to network interface {safe(result.nic.name)}: "
                            "all traffic is allowed at the NSG layers."))
     for entry in result.value:
         nsg_id = str(entry["networkSecurityGroup"]["id"])
         kind, target = next(iter(entry["association"].items()))
-        table = Table(
-            title=f"NSG {safe(nsg_id.rsplit('/', 1)[-1])} on {_LAYER.get(kind, safe(kind))} "
-                  f"{safe(str(target['id']).rsplit('/', 1)[-1])}",
-            title_justify="left")
-        for column in ("Direction", "Priority", "Name", "Access", "Protocol", "Source",
-                       "Src ports", "Destination", "Dst ports"):
-            table.add_column(column, overflow="fold")
         rules = sorted(entry["effectiveSecurityRules"],
                        key=lambda r: (str(r.get("direction")), r.get("priority") or 0))
-        for rule in rules:
-            table.add_row(
+        rows = [
+            [
                 cell(rule.get("direction")), cell(rule.get("priority")), cell(rule.get("name")),
                 cell(rule.get("access")), cell(rule.get("protocol")),
                 cell(_prefixes(rule, "source")),
                 cell(", ".join(rule.get("sourcePortRanges") or [])),
                 cell(_prefixes(rule, "destination")),
                 cell(", ".join(rule.get("destinationPortRanges") or [])),
-            )
-        console.print(table)
+            ]
+            for rule in rules
+        ]
+        print_table(
+            console,
+            f"NSG {safe(nsg_id.rsplit('/', 1)[-1])} on {_LAYER.get(kind, safe(kind))} "
+            f"{safe(str(target['id']).rsplit('/', 1)[-1])}",
+            ("Direction", "Priority", "Name", "Access", "Protocol", "Source", "Src ports",
+             "Destination", "Dst ports"),
+            rows,
+        )
     for note in result.notes:
-        console.print(Text(f"note: {safe(note)}"))
+        print_line(console, Text(f"note: {safe(note)}"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from vnetdoctor.engine.routes import (
@@ -17,7 +16,7 @@ from vnetdoctor.engine.routes import (
     RouteState,
 )
 from vnetdoctor.model.ids import ResourceId
-from vnetdoctor.report.output import cell, safe
+from vnetdoctor.report.output import cell, print_line, print_table, safe
 
 
 def _name(rid: ResourceId | None) -> str:
@@ -31,17 +30,13 @@ def _evidence(resource_id: ResourceId | None, pointer: str | None) -> str:
 
 
 def render_effective_routes(table: EffectiveRouteTable, console: Console) -> None:
-    console.print(Text(safe(
+    print_line(console, Text(safe(
         f"Effective routes of NIC {table.nic_id.name} (subnet {_name(table.subnet_id)}, "
         f"route table {_name(table.route_table_id)}, profile {table.profile})")))
-    grid = Table(title_justify="left")
-    for header in ("Source", "State", "Address prefix", "Next hop type", "Next hop IP", "Name",
-                   "Evidence"):
-        grid.add_column(header, overflow="fold")
+    rows = []
     for route in table.routes:
-        style = "dim" if route.state is RouteState.INVALID else ""
         flag = " (?)" if route.problems or route.unresolved else ""
-        grid.add_row(
+        row = [
             cell(route.source.value),
             cell(route.state.value),
             cell(", ".join(route.prefix_texts) + flag),
@@ -49,16 +44,20 @@ def render_effective_routes(table: EffectiveRouteTable, console: Console) -> Non
             cell(", ".join(str(ip) for ip in route.next_hop_ip_addresses)),
             cell(route.name or ""),
             cell(_evidence(route.resource_id, route.pointer)),
-            style=style,
-        )
-    console.print(grid)
+        ]
+        if route.state is RouteState.INVALID:
+            for text in row:
+                text.stylize("dim")
+        rows.append(row)
+    print_table(console, None, ("Source", "State", "Address prefix", "Next hop type",
+                                "Next hop IP", "Name", "Evidence"), rows)
     problems = _grouped(table.problems, ((r, (*r.problems, *r.uncertain)) for r in table.routes))
     if problems:
-        console.print(Text("UNKNOWN: this table may differ from Azure's:", style="yellow"))
+        print_line(console, Text("UNKNOWN: this table may differ from Azure's:", style="yellow"))
         _print_grouped(problems, console)
     notes = _grouped(table.notes, ((r, r.notes) for r in table.routes))
     if notes:
-        console.print(Text("Notes:"))
+        print_line(console, Text("Notes:"))
         _print_grouped(notes, console)
 
 
@@ -76,32 +75,32 @@ def _grouped(
 def _print_grouped(messages: dict[str, list[str]], console: Console) -> None:
     for message, prefixes in messages.items():
         where = f" [{', '.join(dict.fromkeys(prefixes))}]" if prefixes else ""
-        console.print(Text(f"  - {safe(message)}{safe(where)}"))
+        print_line(console, Text(f"  - {safe(message)}{safe(where)}"))
 
 
 def render_next_hop(hop: NextHop, console: Console) -> None:
     head = f"Next hop from NIC {hop.nic_id.name}"
     if hop.source is not None:
         head += f" ({hop.source})"
-    console.print(Text(safe(f"{head} to {hop.destination} (profile {hop.profile})")))
+    print_line(console, Text(safe(f"{head} to {hop.destination} (profile {hop.profile})")))
     if hop.is_unknown:
-        console.print(Text("Next hop type:  UNKNOWN", style="yellow"))
+        print_line(console, Text("Next hop type:  UNKNOWN", style="yellow"))
         for reason in hop.reasons:
-            console.print(Text(f"  - {safe(reason)}"))
+            print_line(console, Text(f"  - {safe(reason)}"))
         if hop.route is not None:
-            console.print(Text(safe(f"Best known route: {hop.route.describe()} "
+            print_line(console, Text(safe(f"Best known route: {hop.route.describe()} "
                                     f"(matched {hop.matched_prefix})")))
     else:
         assert hop.next_hop_type is not None
-        console.print(Text(f"Next hop type:  {hop.next_hop_type.value}", style="bold"))
-        console.print(Text(f"Next hop IP:    {hop.next_hop_ip_address or '-'}"))
+        print_line(console, Text(f"Next hop type:  {hop.next_hop_type.value}", style="bold"))
+        print_line(console, Text(f"Next hop IP:    {hop.next_hop_ip_address or '-'}"))
         table = str(hop.route_table_id) if hop.route_table_id else SYSTEM_ROUTE
-        console.print(Text(safe(f"Route table:    {table}")))
+        print_line(console, Text(safe(f"Route table:    {table}")))
         if hop.route is not None:
-            console.print(Text(safe(f"Decided by:     {hop.route.describe()} "
+            print_line(console, Text(safe(f"Decided by:     {hop.route.describe()} "
                                     f"(matched {hop.matched_prefix})")))
     if hop.route is not None and hop.route.resource_id is not None:
-        console.print(Text(safe(f"Evidence:       {hop.route.resource_id}"
+        print_line(console, Text(safe(f"Evidence:       {hop.route.resource_id}"
                                 f"{' ' + hop.route.pointer if hop.route.pointer else ''}")))
     for note in hop.notes:
-        console.print(Text(f"Note: {safe(note)}"))
+        print_line(console, Text(f"Note: {safe(note)}"))
