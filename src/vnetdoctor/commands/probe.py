@@ -78,7 +78,7 @@ def probe(
     Exit codes: 0 written (gaps are listed, not errors), 2 bad usage.
     """
     from vnetdoctor.model.evidence import encode_probe
-    from vnetdoctor.probe import collect_probe
+    from vnetdoctor.probe import capture_summary, collect_probe
 
     result = collect_probe(ports, peers, timeout=timeout, connect_timeout=connect_timeout)
     data = encode_probe(result)
@@ -89,9 +89,8 @@ def probe(
         out.write_bytes(data)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    usable = sum(1 for c in result.captures if c.usable)
     click.echo(
-        f"wrote {safe(out)}: {usable}/{len(result.captures)} captures, "
+        f"wrote {safe(out)}: {safe(capture_summary(result.captures))}, "
         f"{len(result.connects)} connect tests, {result.duration_ms} ms"
     )
     for gap in result.gaps:

@@ -37,7 +37,7 @@ from vnetdoctor.probe.linux import (
 from vnetdoctor.probe.runner import Command, Runner, SubprocessRunner, read_file_capture
 from vnetdoctor.probe.windows import windows_commands
 
-__all__ = ["collect_probe", "parse_peer"]
+__all__ = ["capture_summary", "collect_probe", "parse_peer"]
 
 
 def parse_peer(text: str, ports: Sequence[int]) -> list[tuple[str, int]]:
@@ -218,3 +218,16 @@ def _follow_ups(captures: list[Capture], runner: Runner, timeout: float) -> list
     if warned:
         found.extend(runner.run(c) for c in legacy_commands(timeout))
     return found
+
+
+def capture_summary(captures: Sequence[Capture]) -> str:
+    """``collected/total captures``, counting a command that ran and printed nothing as collected:
+    ``iptables-save`` with no table loaded, or an empty nftables ruleset, is an answer (no rule),
+    not a missing capture. The empty ones are named, so that an empty output that should not be
+    is still seen."""
+    collected = [c for c in captures if c.error is None]
+    empty = [c.kind for c in collected if not c.stdout.strip()]
+    text = f"{len(collected)}/{len(captures)} captures"
+    if empty:
+        text += f" ({len(empty)} empty: {', '.join(empty)})"
+    return text
