@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import IO, Final
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from vnetdoctor.flowlogs.model import (
@@ -24,7 +23,7 @@ from vnetdoctor.flowlogs.model import (
     TalkerSummary,
     format_ms,
 )
-from vnetdoctor.report.output import cell, safe
+from vnetdoctor.report.output import cell, print_line, print_table, safe
 
 CSV_COLUMNS: Final = ("src", "dst", "srcPort", "dstPort", "protocol", "direction", "decision",
                       "rule", "count", "packets", "bytes", "firstSeen", "lastSeen")
@@ -82,55 +81,50 @@ def warning_line(warning: FlowLogWarning) -> str:
            f"{safe(warning.message)}"
 
 
-def _flows_table(flows: Iterable[FlowAggregate], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("First seen (UTC)", "Last seen", "Source", "Destination", "Proto", "Dir",
-                   "Decision", "Rule", "Tuples", "Packets", "Bytes"):
-        if column in ("Tuples", "Packets", "Bytes"):
-            table.add_column(column, overflow="fold", justify="right")
-        else:
-            table.add_column(column, overflow="fold")
-    for flow in flows:
-        table.add_row(
+_FLOW_COLUMNS: Final = ("First seen (UTC)", "Last seen", "Source", "Destination", "Proto", "Dir",
+                        "Decision", "Rule", "Tuples", "Packets", "Bytes")
+_DENIED_COLUMNS: Final = ("Source", "Destination", "Proto", "Dir", "Rule", "Tuples", "First seen",
+                          "Last seen")
+_TALKER_COLUMNS: Final = ("Source", "Destinations", "Flows", "Packets", "Bytes")
+_NUMBERS: Final = ("Tuples", "Packets", "Bytes", "Destinations", "Flows")
+
+
+def _flow_rows(flows: Iterable[FlowAggregate]) -> list[list[Text]]:
+    return [
+        [
             cell(_when(flow.first_seen)), cell(_when(flow.last_seen)),
             cell(f"{flow.src}:{flow.src_port}"), cell(f"{flow.dst}:{flow.dst_port}"),
             cell(flow.protocol), cell(flow.direction),
             Text(safe(flow.decision), style=_DECISION_STYLE.get(flow.decision, "")),
             cell(flow.rule or "-"), cell(f"{flow.count:,}"), cell(f"{flow.packets:,}"),
             cell(f"{flow.bytes:,}"),
-        )
-    return table
+        ]
+        for flow in flows
+    ]
 
 
-def _denied_table(denied: Iterable[DeniedFlow]) -> Table:
-    table = Table(title="Top denied flows (over source ports)", title_justify="left")
-    for column in ("Source", "Destination", "Proto", "Dir", "Rule", "Tuples", "First seen",
-                   "Last seen"):
-        table.add_column(column, overflow="fold",
-                         justify="right" if column == "Tuples" else "left")
-    for flow in denied:
-        table.add_row(cell(flow.src), cell(f"{flow.dst}:{flow.dst_port}"), cell(flow.protocol),
-                      cell(flow.direction), cell(flow.rule or "-"), cell(f"{flow.count:,}"),
-                      cell(_when(flow.first_seen)), cell(_when(flow.last_seen)))
-    return table
+def _denied_rows(denied: Iterable[DeniedFlow]) -> list[list[Text]]:
+    return [
+        [cell(flow.src), cell(f"{flow.dst}:{flow.dst_port}"), cell(flow.protocol),
+         cell(flow.direction), cell(flow.rule or "-"), cell(f"{flow.count:,}"),
+         cell(_when(flow.first_seen)), cell(_when(flow.last_seen))]
+        for flow in denied
+    ]
 
 
-def _talkers_table(talkers: Iterable[TalkerSummary]) -> Table:
-    table = Table(title="Top talkers (by bytes)", title_justify="left")
-    for column in ("Source", "Destinations", "Flows", "Packets", "Bytes"):
-        table.add_column(column, overflow="fold",
-                         justify="left" if column == "Source" else "right")
-    for talker in talkers:
-        table.add_row(cell(talker.src), cell(f"{talker.destinations:,}"),
-                      cell(f"{talker.flows:,}"), cell(f"{talker.packets:,}"),
-                      cell(f"{talker.bytes:,}"))
-    return table
+def _talker_rows(talkers: Iterable[TalkerSummary]) -> list[list[Text]]:
+    return [
+        [cell(talker.src), cell(f"{talker.destinations:,}"), cell(f"{talker.flows:,}"),
+         cell(f"{talker.packets:,}"), cell(f"{talker.bytes:,}")]
+        for talker in talkers
+    ]
 
 
 def render_flowlogs(report: FlowLogReport, console: Console) -> None:
-    """The summary, the flows (as many as were fetched), top denied, top talkers, warnings."""
+    """The summary, the flows (as many as were fetched), top denied, top talkers, warnings; the
+    tables sized so no address is cut (one line per flow when the terminal is too narrow)."""
     for line in summary_lines(report.summary, report.warnings):
-        console.print(Text(line))
+        print_line(console, Text(line))
     console.print()
     if not report.flows:
         console.print(Text("No flow matched."))
@@ -138,20 +132,23 @@ def render_flowlogs(report: FlowLogReport, console: Console) -> None:
         shown = len(report.flows)
         title = (f"Flows ({report.total_flows:,})" if shown == report.total_flows
                  else f"Flows (first {shown:,} of {report.total_flows:,}, oldest first)")
-        console.print(_flows_table(report.flows, title))
+        print_table(console, title, _FLOW_COLUMNS, _flow_rows(report.flows), compact=True,
+                    right=_NUMBERS)
         if shown < report.total_flows:
             console.print(Text(f"... {report.total_flows - shown:,} more: use --limit N, "
                                "-o json or -o csv."))
     if report.top_denied:
         console.print()
-        console.print(_denied_table(report.top_denied))
+        print_table(console, "Top denied flows (over source ports)", _DENIED_COLUMNS,
+                    _denied_rows(report.top_denied), compact=True, right=_NUMBERS)
     if report.top_talkers:
         console.print()
-        console.print(_talkers_table(report.top_talkers))
+        print_table(console, "Top talkers (by bytes)", _TALKER_COLUMNS,
+                    _talker_rows(report.top_talkers), compact=True, right=_NUMBERS)
     if report.warnings:
         console.print()
         for warning in report.warnings:
-            console.print(Text(warning_line(warning), style="yellow"))
+            print_line(console, Text(warning_line(warning), style="yellow"))
 
 
 def write_csv(flows: Iterable[FlowAggregate], stream: IO[str]) -> None:

@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from enum import StrEnum
 from typing import IO, Any
 
@@ -180,10 +180,12 @@ def print_table(
     rows: Sequence[Sequence[Text]],
     *,
     compact: bool = False,
+    right: Collection[str] = (),
 ) -> None:
     """A table when every column fits its longest word; otherwise, so that no address or id is
     ever cut in two, one block per row with a ``header  value`` line per cell, or with
-    ``compact`` one line per row (its cells two spaces apart, under a line of the headers)."""
+    ``compact`` one line per row (its cells two spaces apart, under a line of the headers).
+    Columns named in ``right`` are right-aligned (numbers)."""
     columns = [[header, *(row[i].plain for row in rows if i < len(row))]
                for i, header in enumerate(headers)]
     widths = column_widths(console.width, columns)
@@ -191,7 +193,8 @@ def print_table(
         natural = widths == [_widths(texts)[1] for texts in columns]
         table = Table(title=title, title_justify="left")
         for header, width in zip(headers, widths, strict=True):
-            table.add_column(header, overflow="fold", width=None if natural else width)
+            table.add_column(header, overflow="fold", width=None if natural else width,
+                             justify="right" if header in right else "left")
         for row in rows:
             table.add_row(*row)
         console.print(table)
