@@ -9,9 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from vnetdoctor import load_sample
+from vnetdoctor import inventory, load_sample
 from vnetdoctor.cli import cli
-from vnetdoctor.inventory import inventory
 from vnetdoctor.samples import sample_path
 
 REPO = Path(__file__).resolve().parents[2]
