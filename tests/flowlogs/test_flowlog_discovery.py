@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,69 @@ def test_since_and_until_prune_blobs_by_their_path(tmp_path: Path) -> None:
     # A blob of hour h may hold tuples from h - 1h to h + 2h (an hour's margin each side).
     assert hours == [nine + k * hour_ms for k in (-2, -1, 0, 1)]
     assert (found.given, found.pruned) == (24, 20)
+
+
+# Links and several paths to one file: each file counts once, by its identity.
+
+def _layout_tree(root: Path) -> Path:
+    return write(root / "y=2024" / "m=08" / "d=19" / "h=09" / "PT1H.json", blob(v4_record([TUPLE])))
+
+
+def test_a_folder_link_into_the_tree_counts_each_blob_once(tmp_path: Path) -> None:
+    real = _layout_tree(tmp_path)
+    day = tmp_path / "y=2024" / "m=08" / "d=19"
+    (tmp_path / "latest").symlink_to(day, target_is_directory=True)
+    found = expand_paths([f"{tmp_path}/**/PT1H.json"])
+    assert found == [str(real)]  # the path without a link wins: its layout gives the hour
+    assert plan([f"{tmp_path}/**/PT1H.json"]).given == 1
+
+
+def test_a_self_loop_counts_each_blob_once(tmp_path: Path) -> None:
+    real = _layout_tree(tmp_path)
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    assert expand_paths([f"{tmp_path}/**/*.json"]) == [str(real)]
+    assert expand_paths([f"{tmp_path}/**"]) == [str(real)]
+
+
+def test_two_links_to_each_other_end(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write(a / "x.json", blob(v4_record([TUPLE])))
+    b.mkdir()
+    (a / "to_b").symlink_to(b, target_is_directory=True)
+    (b / "to_a").symlink_to(a, target_is_directory=True)
+    (b / "self").symlink_to(b, target_is_directory=True)
+    code = ("import sys; from vnetdoctor.flowlogs.discovery import expand_paths; "
+            "print(len(expand_paths([sys.argv[1]])))")
+    done = subprocess.run([sys.executable, "-c", code, f"{tmp_path}/**/*.json"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_a_link_out_of_the_tree_is_followed_once(tmp_path: Path) -> None:
+    outside = write(tmp_path / "elsewhere" / "PT1H.json", blob(v4_record([TUPLE])))
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "one").symlink_to(outside.parent, target_is_directory=True)
+    (tree / "two").symlink_to(outside.parent, target_is_directory=True)
+    found = expand_paths([f"{tree}/**/PT1H.json"])
+    assert found == [str(tree / "one" / "PT1H.json")]
+
+
+def test_one_file_given_by_two_paths_counts_once(tmp_path: Path) -> None:
+    real = _layout_tree(tmp_path)
+    alias = tmp_path / "alias.json"
+    alias.symlink_to(real)
+    hard = tmp_path / "hard.json"
+    os.link(real, hard)
+    found = expand_paths([real, alias, hard, tmp_path, f"{tmp_path}/**/*.json"])
+    assert found == [str(real)]
+
+
+def test_a_glob_over_a_wide_tree_with_links_stays_fast(tmp_path: Path) -> None:
+    for day in range(1, 29):
+        for hour in range(24):
+            folder = tmp_path / "y=2024" / "m=08" / f"d={day:02d}" / f"h={hour:02d}"
+            write(folder / "PT1H.json", "{}")
+    for n in range(10):
+        (tmp_path / "y=2024" / f"link{n}").symlink_to(tmp_path, target_is_directory=True)
+    assert len(expand_paths([f"{tmp_path}/**/PT1H.json"])) == 28 * 24

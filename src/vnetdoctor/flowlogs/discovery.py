@@ -28,13 +28,14 @@ as a JSON file cut short is; both engines decompress the files that pass.
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import gzip
 import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -119,7 +120,21 @@ def _is_cache_dir(path: Path) -> bool:
     return (path / CACHE_MARKER).exists()
 
 
+_Identity = tuple[int, int]
+
+
+def _identity(path: str) -> _Identity | None:
+    """A file's or folder's real identity (device, inode), following links; None if it cannot
+    be stat'ed (a broken link: it is then known by its path and skipped later with a warning)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def _walk(folder: Path, exclude: frozenset[str]) -> Iterable[str]:
+    """The log files under ``folder``; links to folders are not followed (so nothing loops)."""
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(
             d for d in dirs
@@ -131,9 +146,104 @@ def _walk(folder: Path, exclude: frozenset[str]) -> Iterable[str]:
                 yield os.path.join(root, name)
 
 
+def _descendants(top: str) -> Iterator[tuple[str, bool]]:
+    """Every non-hidden entry below ``top`` as ``(path, is_folder)``, as a ``**`` sees them.
+
+    Links to folders are followed, but each folder is entered once by its identity: the real
+    tree first, then the links' targets not seen yet (in order found). A link back into the tree
+    (``latest -> y=2024/m=08/d=19``) or onto itself (``loop -> .``) adds nothing, and two links
+    pointing at each other end.
+    """
+    top_id = _identity(top)
+    visited: set[_Identity] = set() if top_id is None else {top_id}
+    pending = deque([top])
+    while pending:
+        links: list[str] = []
+        for root, dirs, names in os.walk(pending.popleft()):
+            kept: list[str] = []
+            for name in sorted(dirs):
+                if name.startswith("."):
+                    continue
+                full = os.path.join(root, name)
+                if os.path.islink(full):
+                    links.append(full)
+                    continue
+                ident = _identity(full)
+                if ident is None or ident in visited:
+                    continue
+                visited.add(ident)
+                kept.append(name)
+                yield full, True
+            dirs[:] = kept
+            for name in sorted(names):
+                if not name.startswith("."):
+                    yield os.path.join(root, name), False
+        for link in links:
+            ident = _identity(link)
+            if ident is None or ident in visited:
+                continue
+            visited.add(ident)
+            yield link, True
+            pending.append(link)
+
+
+def _glob(pattern: str) -> Iterator[str]:
+    """The paths ``pattern`` matches, as :func:`glob.glob` with ``recursive=True`` gives them
+    (``**`` is any number of folders, hidden names match only a pattern that starts with a dot),
+    except that ``**`` never loops through links (see :func:`_descendants`)."""
+    seps = os.sep + (os.altsep or "")
+    parts = re.split(f"[{re.escape(seps)}]+", pattern)
+    start = os.sep if pattern[:1] in seps else ""
+    yield from _expand(start, [part for part in parts if part])
+
+
+def _expand(folder: str, parts: list[str]) -> Iterator[str]:
+    """The paths below ``folder`` ("" for the current one) that ``parts`` match."""
+    if not parts:
+        if folder:
+            yield folder
+        return
+    part, rest = parts[0], parts[1:]
+    here = folder or os.curdir
+    if part == "**":
+        yield from _expand(folder, rest)
+        for path, is_folder in _descendants(here):
+            shown = os.path.join(folder, os.path.relpath(path, here))
+            if not rest:
+                yield shown
+            elif is_folder:
+                yield from _expand(shown, rest)
+        return
+    if not _has_glob(part):
+        if os.path.lexists(os.path.join(here, part)):
+            yield from _expand(os.path.join(folder, part), rest)
+        return
+    try:
+        names = sorted(os.listdir(here))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(".") and not part.startswith("."):
+            continue
+        if fnmatch.fnmatchcase(name, part):
+            yield from _expand(os.path.join(folder, name), rest)
+
+
+def _prefer_real(paths: list[str]) -> str:
+    """Of several paths to one file, the first that goes through no link (its layout then gives
+    the blob's hour), else the first."""
+    for path in paths:
+        if os.path.realpath(path) == path:
+            return path
+    return paths[0]
+
+
 def expand_paths(paths: Sequence[str | os.PathLike[str]],
                  exclude: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
-    """Absolute paths of the files that ``paths`` name, sorted and without duplicates.
+    """Absolute paths of the files that ``paths`` name, sorted, each file once.
+
+    A file is counted once by its identity (device and inode), whichever paths, links or hard
+    links reach it, so that a folder link inside a tree never doubles the flows.
 
     Raises :class:`~vnetdoctor.errors.UsageError` for a path that does not exist or a glob that
     matches nothing.
@@ -156,9 +266,8 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]],
         elif path.is_file():
             found.setdefault(os.path.abspath(path), None)
         elif _has_glob(text):
-            matches = sorted(glob.glob(text, recursive=True))
             files: list[str] = []
-            for match in matches:
+            for match in sorted(set(_glob(text))):
                 if Path(match).is_dir():
                     files.extend(_walk(Path(match), skip))
                 elif Path(match).is_file():
@@ -169,7 +278,10 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]],
                 found.setdefault(os.path.abspath(file), None)
         else:
             raise UsageError(f"{text}: no such file or folder")
-    return sorted(found)
+    by_identity: dict[_Identity | str, list[str]] = {}
+    for file in found:
+        by_identity.setdefault(_identity(file) or file, []).append(file)
+    return sorted(_prefer_real(same) for same in by_identity.values())
 
 
 def blob_hour(path: str) -> int | None:
