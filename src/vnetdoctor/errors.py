@@ -13,6 +13,7 @@ file, resource and field at fault, because that line is all a person sees on the
     │   └── UsageError              a request that cannot be answered as asked (bad flag value)
     ├── ResourceNotFound (InputError, LookupError)
     │                               a named VM/NIC/NSG is absent, or a name is ambiguous
+    ├── OutputError                 an output file or folder cannot be written: exit code 2
     ├── CollectionError             live collection from Azure failed: exit code 4
     └── InternalError               a bug
 """
@@ -89,6 +90,19 @@ class ResourceNotFound(InputError, LookupError):
         else:
             message = f"no {kind} named {name!r} in the snapshot"
         super().__init__(message)
+
+
+class OutputError(VnetDoctorError):
+    """A destination (``--out``, ``--junit``, ``--cache``) that cannot be written: a read-only or
+    full disk, a missing folder, no permission, or something that is not a file."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        text = f"cannot write {path}: {reason}"
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
 
 
 class CollectionError(VnetDoctorError):

@@ -17,6 +17,7 @@ from vnetdoctor.commands.options import (
     snapshot_options,
 )
 from vnetdoctor.errors import UsageError
+from vnetdoctor.outfile import open_output, write_output
 from vnetdoctor.report.output import OutputFormat, emit
 
 
@@ -215,19 +216,15 @@ def diagnose(
 
         page = render_html(result, snapshot=snapshot)
         if out_file is not None:
-            tmp = out_file.with_name(f".{out_file.name}.tmp")
-            tmp.write_text(page, encoding="utf-8")
-            tmp.replace(out_file)
+            write_output(out_file, page)
         else:
             sys.stdout.write(page)
         sys.exit(result.exit_code)
     fmt = OutputFormat.parse(output)
     if out_file is not None:
-        tmp = out_file.with_name(f".{out_file.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as stream:
+        with open_output(out_file) as stream:
             emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c, brief=brief),
                  stream=stream)
-        tmp.replace(out_file)
     else:
         emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c, brief=brief))
     sys.exit(result.exit_code)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from vnetdoctor.commands.options import CONTEXT, debug_option, open_snapshot, snapshot_options
+from vnetdoctor.outfile import write_output
 
 _TEXT_PAIRS = 10_000  # VM pairs listed one by one in text output
 
@@ -109,7 +110,7 @@ def matrix(
     else:
         _text(result, buf, safe)
     if out_file is not None:
-        out_file.write_text(buf.getvalue(), encoding="utf-8")
+        write_output(out_file, buf.getvalue())
     else:
         sys.stdout.write(buf.getvalue())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vnetdoctor.commands.options import CONTEXT, debug_option
-from vnetdoctor.errors import UsageError
+from vnetdoctor.outfile import write_output
 from vnetdoctor.report.output import safe
 
 
@@ -82,13 +82,10 @@ def probe(
 
     result = collect_probe(ports, peers, timeout=timeout, connect_timeout=connect_timeout)
     data = encode_probe(result)
-    if out is None:
+    if out is None or str(out) == "-":
         click.echo(data.decode(), nl=False)
         return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+    write_output(out, data)
     click.echo(
         f"wrote {safe(out)}: {safe(capture_summary(result.captures))}, "
         f"{len(result.connects)} connect tests, {result.duration_ms} ms"

@@ -16,6 +16,7 @@ from vnetdoctor.commands.options import (
     open_snapshot,
     snapshot_options,
 )
+from vnetdoctor.outfile import write_output
 
 
 @click.command(context_settings=CONTEXT)
@@ -71,7 +72,7 @@ def verify(
     failed = sum(1 for r in results if not r.ok)
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     if junit is not None:
-        junit.write_text(junit_xml(results, f"vnetdoctor.verify.{intents_file.stem}"), "utf-8")
+        write_output(junit, junit_xml(results, f"vnetdoctor.verify.{intents_file.stem}"))
     sys.exit(EXIT_BLOCKED if failed else EXIT_OK)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,11 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from vnetdoctor.errors import OutputError
 from vnetdoctor.flowlogs import sql
 from vnetdoctor.flowlogs.discovery import CACHE_MARKER, SourceFile
 from vnetdoctor.flowlogs.engine import Engine, Progress
 from vnetdoctor.flowlogs.formats import TUPLE_COLUMNS
 from vnetdoctor.flowlogs.model import FlowLogWarning
+from vnetdoctor.outfile import write_output
 
 SCHEMA: Final = 2  # 2: counters above MAX_COUNTER and negative timestamps no longer read
 
@@ -75,11 +78,16 @@ class ParquetCache:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _ensure(self) -> None:
-        self.batches.mkdir(parents=True, exist_ok=True)
-        self.entries.mkdir(parents=True, exist_ok=True)
-        marker = self.root / CACHE_MARKER
-        if not marker.exists():
-            marker.write_text("vnetdoctor flow-log Parquet cache; safe to delete\n")
+        try:
+            self.batches.mkdir(parents=True, exist_ok=True)
+            self.entries.mkdir(parents=True, exist_ok=True)
+            marker = self.root / CACHE_MARKER
+            if not marker.exists():
+                write_output(marker, "vnetdoctor flow-log Parquet cache; safe to delete\n")
+            # fail before minutes of parsing when the cache folder cannot take new files
+            tempfile.TemporaryFile(dir=self.entries).close()
+        except OSError as exc:
+            raise OutputError(str(self.root), exc.strerror or str(exc)) from None
 
     def _entry(self, source: SourceFile) -> tuple[str, list[StatRow]] | None:
         """The batch holding ``source``'s rows and its counts, or None."""
