@@ -259,6 +259,19 @@ def test_cli_out_onto_a_device_leaves_it_a_device(tmp_path: Path, command: str) 
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
 
 
+def test_cli_sample_on_a_full_disk_is_exit_2_and_a_rerun_works(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", size="64k") as disk:
+        done = run(["sample", "--out", str(disk / "demo")])
+        assert done.returncode == 2, done.stderr
+        assert "cannot write" in done.stderr
+        assert "No space left on device" in done.stderr
+        assert list((disk / "demo").iterdir()) == []
+    with tmpfs(tmp_path / "disk", size="4m") as disk:
+        done = run(["sample", "--out", str(disk / "demo")])
+        assert done.returncode == 0, done.stderr
+        assert (disk / "demo" / "contoso" / "network.json").is_file()
+
+
 def test_cli_flowlogs_cache_on_a_read_only_disk_is_exit_2(tmp_path: Path) -> None:
     pytest.importorskip("duckdb", reason="the flowlogs extra (duckdb) is not installed")
     logs = tmp_path / "logs"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from vnetdoctor import UsageError, inventory, load_sample
 from vnetdoctor.model.ids import ResourceId
@@ -98,3 +99,15 @@ def test_sample_out_writes_a_loadable_copy(tmp_path: Path) -> None:
     assert len(snap.virtual_machines) == len(load_sample().virtual_machines)
     with pytest.raises(UsageError, match="already exists"):
         write_sample(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../samples/contoso", "contoso/../contoso", "contoso/guest",
+                                  "/etc", "..", ".", "_private", "__pycache__", ""])
+def test_only_listed_sample_names_are_accepted(tmp_path: Path, name: str) -> None:
+    from vnetdoctor.cli import cli
+
+    with pytest.raises(UsageError, match="no sample named"):
+        write_sample(tmp_path / "out", name)
+    result = CliRunner().invoke(cli, ["sample", "--name", name, "--out", str(tmp_path / "out")])
+    assert isinstance(result.exception, UsageError)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from importlib import resources
 from pathlib import Path
 
-from vnetdoctor.errors import UsageError
+from vnetdoctor.errors import OutputError, UsageError
 from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.outfile import copy_tree
 
 DEFAULT_SAMPLE = "contoso"
 
@@ -22,11 +22,11 @@ def sample_names() -> list[str]:
 
 
 def sample_path(name: str = DEFAULT_SAMPLE) -> Path:
-    """The folder of a bundled estate."""
-    path = _root() / name
-    if not path.is_dir():
+    """The folder of a bundled estate. Only the names :func:`sample_names` lists are accepted,
+    so that a name such as ``../samples/contoso`` cannot reach another folder."""
+    if name not in sample_names():
         raise UsageError(f"no sample named {name!r}; available: {', '.join(sample_names())}")
-    return path
+    return _root() / name
 
 
 def snapshot_files(name: str = DEFAULT_SAMPLE) -> list[Path]:
@@ -43,9 +43,14 @@ def load_sample(name: str = DEFAULT_SAMPLE) -> Snapshot:
 
 
 def write_sample(out: Path, name: str = DEFAULT_SAMPLE) -> Path:
-    """Copy a sample to ``out/<name>``; refuses to overwrite an existing folder."""
+    """Copy a sample to ``out/<name>``, all or nothing (a failed copy leaves no folder, so a
+    rerun works); refuses to overwrite an existing folder."""
+    source = sample_path(name)
     target = out / name
     if target.exists():
         raise UsageError(f"{target} already exists; choose another --out")
-    shutil.copytree(sample_path(name), target)
-    return target
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(str(out), exc.strerror or str(exc)) from None
+    return copy_tree(source, target)
