@@ -187,3 +187,22 @@ def test_firewall_and_load_balancer_nodes_render(
         assert errors == []
     finally:
         page.close()
+
+
+def test_bidi_controls_show_as_escapes(browser: Any, tmp_path: Path) -> None:
+    """A name holding U+202E would make Chromium show the address after it reversed."""
+    import msgspec
+
+    sample = load_sample("contoso")
+    result = diagnose(sample, "vm-web-01", "vm-db-01", 5432)
+    bidi = "\u202e\u2066\u200f\u061c"
+    hops = tuple(msgspec.structs.replace(h, name=f"{bidi}4.1.0.01") for h in result.path)
+    page_html = render_html(msgspec.structs.replace(result, path=hops), sample)
+    page, _, errors = _open(browser, page_html, tmp_path / "bidi.html")
+    try:
+        shown = page.locator("#hops").text_content() or ""
+        assert not any(c in shown for c in bidi)
+        assert "\\u202e\\u2066\\u200f\\u061c4.1.0.01" in shown
+        assert errors == []
+    finally:
+        page.close()

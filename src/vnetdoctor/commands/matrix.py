@@ -83,7 +83,7 @@ def matrix(
     from vnetdoctor.api import load_guest
     from vnetdoctor.commands.diagnose import guest_paths
     from vnetdoctor.report.html import render_matrix_html
-    from vnetdoctor.report.output import encode_json, safe
+    from vnetdoctor.report.output import csv_text, encode_json, safe
     from vnetdoctor.runbook.matrix import build_matrix
     from vnetdoctor.samples import sample_path
 
@@ -106,7 +106,7 @@ def matrix(
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["source", "destination", "verdict", "reasons"])
         for a, b, c in result.pairs():
-            writer.writerow([a, b, c.verdict, "; ".join(c.reasons)])
+            writer.writerow([csv_text(a), csv_text(b), c.verdict, csv_text("; ".join(c.reasons))])
     else:
         _text(result, buf, safe)
     if out_file is not None:

@@ -23,7 +23,7 @@ from vnetdoctor.flowlogs.model import (
     TalkerSummary,
     format_ms,
 )
-from vnetdoctor.report.output import cell, print_line, print_table, safe
+from vnetdoctor.report.output import cell, csv_text, print_line, print_table, safe
 
 CSV_COLUMNS: Final = ("src", "dst", "srcPort", "dstPort", "protocol", "direction", "decision",
                       "rule", "count", "packets", "bytes", "firstSeen", "lastSeen")
@@ -153,10 +153,11 @@ def render_flowlogs(report: FlowLogReport, console: Console) -> None:
 
 def write_csv(flows: Iterable[FlowAggregate], stream: IO[str]) -> None:
     """The flows as CSV, one row per aggregated flow, with the JSON keys as header. Control
-    characters in text (a hostile rule name) are written as escapes, as the terminal shows them."""
+    characters in text (a hostile rule name) are written as escapes, as the terminal shows them,
+    and a text cell a spreadsheet would run as a formula is quoted (:func:`csv_text`)."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for flow in flows:
         row = flow.to_json()
-        writer.writerow(["" if row[key] is None else safe(row[key]) if isinstance(row[key], str)
-                         else row[key] for key in CSV_COLUMNS])
+        writer.writerow(["" if row[key] is None else csv_text(safe(row[key]))
+                         if isinstance(row[key], str) else row[key] for key in CSV_COLUMNS])

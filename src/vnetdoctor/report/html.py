@@ -12,6 +12,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from vnetdoctor.report.output import inert_bidi
+
 if TYPE_CHECKING:
     from vnetdoctor.engine.matrix import Matrix
     from vnetdoctor.model.snapshot import Snapshot
@@ -56,8 +58,10 @@ _STROKE = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "unknown": "
 
 
 def _e(value: object) -> str:
-    """Escape anything for HTML text or a double/single-quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Escape anything for HTML text or a double/single-quoted attribute; bidi controls are
+    shown as escapes, as in the text output, so that no name can make the page show an address
+    reversed."""
+    return html.escape(inert_bidi("" if value is None else str(value)), quote=True)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -27,7 +27,14 @@ from rich.text import Text
 
 from vnetdoctor.errors import UsageError
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Bidirectional-text controls: embeddings and overrides (U+202A-202E), isolates (U+2066-2069),
+# marks (U+200E/200F, U+061C). Rendered, they reorder what follows ("10.0.0.1" shown reversed).
+_BIDI_CHARS = "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
+_BIDI = re.compile(f"[{_BIDI_CHARS}]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CHARS}]")
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"), unless it is a number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class OutputFormat(StrEnum):
@@ -51,6 +58,26 @@ def safe(value: object) -> str:
     """One printable line: control characters (and bidi overrides) shown as escapes."""
     text = str(value)
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1] if m.group() != "\t" else " ", text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
+def inert_bidi(text: str) -> str:
+    """``text`` with its bidi controls shown as escapes (``\\u202e``), as :func:`safe` shows
+    them, for outputs (HTML) that keep line breaks and tabs."""
+    return _BIDI.sub(_escape, text)
+
+
+def csv_text(text: str) -> str:
+    """A CSV text cell that a spreadsheet shows as text: a cell starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's advice), unless the
+    whole cell is a plain number (``-1``, ``+2.5e3``), which no spreadsheet runs. Numeric values
+    (ints, floats) are never passed here: they are written as they are."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def cell(value: object) -> Text:
