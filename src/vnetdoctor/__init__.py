@@ -42,12 +42,6 @@ if TYPE_CHECKING:
     from vnetdoctor.ingest.loader import (
         load_snapshot,
     )
-    from vnetdoctor.inventory import (
-        Inventory,
-        InventoryNic,
-        InventoryVm,
-        inventory,
-    )
     from vnetdoctor.model import (
         Access,
         AddressPrefix,
@@ -75,6 +69,12 @@ if TYPE_CHECKING:
         sample_names,
         sample_path,
     )
+    from vnetdoctor.vm_inventory import (
+        Inventory,
+        InventoryNic,
+        InventoryVm,
+        inventory,
+    )
 
 # Public names -> the module that defines them, imported on first use (PEP 562), so that
 # `import vnetdoctor` and the CLI start fast and optional parts load only when used.
@@ -90,9 +90,9 @@ _EXPORTS: dict[str, str] = {
     "IngestWarning": "vnetdoctor.model",
     "InputError": "vnetdoctor.errors",
     "InternalError": "vnetdoctor.errors",
-    "Inventory": "vnetdoctor.inventory",
-    "InventoryNic": "vnetdoctor.inventory",
-    "InventoryVm": "vnetdoctor.inventory",
+    "Inventory": "vnetdoctor.vm_inventory",
+    "InventoryNic": "vnetdoctor.vm_inventory",
+    "InventoryVm": "vnetdoctor.vm_inventory",
     "Matrix": "vnetdoctor.engine.matrix",
     "PortRange": "vnetdoctor.model",
     "Protocol": "vnetdoctor.model",
@@ -108,7 +108,7 @@ _EXPORTS: dict[str, str] = {
     "diagnose": "vnetdoctor.api",
     "effective_routes": "vnetdoctor.engine.routes",
     "effective_security_rules": "vnetdoctor.engine.nsg",
-    "inventory": "vnetdoctor.inventory",
+    "inventory": "vnetdoctor.vm_inventory",
     "ip_flow_verify": "vnetdoctor.engine.nsg",
     "load_guest": "vnetdoctor.api",
     "load_sample": "vnetdoctor.samples",

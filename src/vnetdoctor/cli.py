@@ -65,8 +65,8 @@ def inventory(
       vnetdoctor inventory -s estate.json -s classic/ -o json
       vnetdoctor inventory --sample -o json --query "vms[?powerState!='running'].name"
     """
-    from vnetdoctor.inventory import inventory as build
     from vnetdoctor.report.inventory import render_inventory
+    from vnetdoctor.vm_inventory import inventory as build
 
     inv = build(open_snapshot(snapshots, sample, plan))
     emit(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from vnetdoctor.inventory import Inventory
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.report.output import cell, print_line, print_table, safe
+from vnetdoctor.vm_inventory import Inventory
 
 
 def _name(value: str | None) -> str:
