@@ -1006,3 +1006,33 @@ def test_arm_random_bodies_read_or_raise_parse_error(
         if endpoint.acl is not None:
             orders = [r.order for r in endpoint.acl]
             assert orders == sorted(set(orders))
+
+
+UTF16_DECLARED = '<?xml version="1.0" encoding="utf-16"?>\n'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        (UTF16_DECLARED + deployment().decode()).encode("utf-16"),  # BOM, as Windows saves it
+        (UTF16_DECLARED + deployment().decode()).encode("utf-16-be").join([b"\xfe\xff", b""]),
+        (UTF16_DECLARED + deployment().decode()).encode("utf-16-le"),  # no BOM: by its "<?"
+        (UTF16_DECLARED.replace("utf-16", "UTF-16LE") + deployment().decode()).encode("utf-16"),
+    ],
+    ids=["utf16-bom", "utf16-be-bom", "utf16-le-no-bom", "utf16le-name"],
+)
+def test_utf16_documents_with_their_declaration_are_read(tmp_path: Path, data: bytes) -> None:
+    from vnetdoctor.ingest.loader import load_snapshot
+
+    assert is_service_management_xml(data)
+    (vm,) = classic_vms_from_xml(data, path="d.xml", warn=[].append)
+    assert vm.name == "vm1"
+    (tmp_path / "d.xml").write_bytes(data)  # through the loader, which transcodes UTF-16 first
+    assert [v.name for v in load_snapshot([tmp_path / "d.xml"]).classic_virtual_machines] == [
+        "vm1"]
+
+
+def test_an_unknown_declared_encoding_is_still_refused_by_name() -> None:
+    data = b'<?xml version="1.0" encoding="x-no-such"?>\n' + deployment()
+    with pytest.raises(SnapshotParseError, match=r"d\.xml"):
+        classic_vms_from_xml(data, path="d.xml", warn=[].append)

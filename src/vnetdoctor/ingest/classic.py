@@ -281,10 +281,49 @@ _START_TAG = re.compile(r"<(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)(\s[^>]*)?/
 _XMLNS = re.compile(r"""\sxmlns(?::([\w.-]+))?\s*=\s*(["'])(.*?)\2""", re.DOTALL)
 
 
+_UTF16_STARTS: Final = {b"<\x00?\x00": "utf-16-le", b"\x00<\x00?": "utf-16-be"}
+_DECLARED_ENCODING = re.compile(rb"""(\s*<\?xml\s[^>]*?encoding\s*=\s*)(["'])([\w.:-]+)\2""")
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    """The codec of a UTF-16 document: with its byte order mark, or (without one) recognised by
+    its ``<?`` as the XML specification's appendix F does."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return _UTF16_STARTS.get(bytes(data[:4]))
+
+
+def _as_utf8(data: bytes, path: str) -> bytes:
+    """The document as UTF-8 bytes whose declaration (if any) says UTF-8.
+
+    Windows tools save XML as UTF-16 with ``<?xml ... encoding="utf-16"?>``; the snapshot loader
+    may already have turned such a file into UTF-8 bytes, which leaves the declaration naming an
+    encoding the bytes no longer have (expat then refuses the document). Either way, the text is
+    given to the parser as UTF-8 and the declaration is made to agree.
+    """
+    codec = _utf16_codec(data)
+    if codec is not None:
+        try:
+            data = bytes(data).decode(codec).encode("utf-8")
+        except UnicodeError:
+            raise SnapshotParseError("unreadable UTF-16 XML", path=path) from None
+    data = bytes(data).removeprefix(codecs.BOM_UTF8)
+    declared = _DECLARED_ENCODING.match(data)
+    if declared is not None:
+        try:
+            name = codecs.lookup(declared.group(3).decode("ascii")).name
+        except (LookupError, UnicodeError):
+            return data  # expat names the unknown encoding
+        if name.startswith("utf-16"):
+            data = data[: declared.start(3)] + b"utf-8" + data[declared.end(3):]
+    return data
+
+
 def _head(data: bytes) -> str:
     head = bytes(data[:_SNIFF_BYTES])
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
+    codec = _utf16_codec(head)
+    if codec is not None:
+        return head[: len(head) // 2 * 2].decode(codec, errors="replace").removeprefix("\ufeff")
     return head.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
@@ -409,7 +448,7 @@ def classic_vms_from_xml(data: bytes, *, path: str, warn: Warn) -> list[ClassicV
     Raises :class:`SnapshotParseError` for malformed, truncated or hostile XML and for a root that
     is not a deployment; everything else is a warning.
     """
-    root = _parse_xml(data, path)
+    root = _parse_xml(_as_utf8(data, path), path)
     vms: list[ClassicVirtualMachine] = []
     seen: set[ResourceId] = set()
     for deployment, hosted in _deployments(root, path, warn):

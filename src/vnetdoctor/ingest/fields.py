@@ -167,7 +167,16 @@ class Reader:
         field: str,
         problems: list[str],
     ) -> T | None:
-        """Parse with ``parse``; on failure warn, note ``field`` as a problem, return None."""
+        """Parse with ``parse``; on failure warn, note ``field`` as a problem, return None.
+
+        A JSON number written as a float is read as Azure reads it: ``1e2`` or ``100.0`` is 100;
+        one with a fraction (``100.5``, ``NaN``) is refused."""
+        if isinstance(value, float):
+            if not value.is_integer():
+                self.bad(owner, field, value, "a number with a fraction where an integer belongs")
+                problems.append(field)
+                return None
+            value = int(value)
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             self.bad(owner, field, value, "expected a string")
             problems.append(field)
