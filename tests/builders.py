@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from random import Random
 from typing import Any
 
 SUB = "/subscriptions/11111111-2222-3333-4444-555555555555"
@@ -215,3 +217,37 @@ def put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
         return new
     value[at[0]] = put(value[at[0]], at[1:], new)
     return value
+
+
+# Values and lines that spoil a real document or guest artefact where it is deep (the mutation
+# tests and the fuzz campaign share them).
+ODD_VALUES = ["", "10.0.0.0/33", "*", "Internet", "not-an-ip", "0-70000", "/subscriptions/x",
+              "<script>alert(1)</script>", "\x1b[31m", "VirtualAppliance", "65536"]
+ODD_LINES = ["", "\x00\xff", "-A INPUT -p tcp --dport 99999 -j ACCEPT",
+             "-A INPUT -s 10.0.0.0/99 -j DROP", "tcp LISTEN 0 128 *:-1 *:*", "{", "}", "COMMIT",
+             "*filter", ":INPUT DROP [0:0]", "  TCP    0.0.0.0:5432   0.0.0.0:0   LISTENING   4",
+             "Rule Name: x", "LocalPort: 1-99999", "\u202e",
+             "-A INPUT -m multiport --dports 1:2:3 -j ACCEPT"]
+LINE_EDITS = ("delete", "repeat", "cut", "insert", "garble")
+
+
+def spoil_lines(lines: list[str], rng: Random, edits: Iterable[tuple[str, str]]) -> list[str]:
+    """``lines`` after each edit (one of :data:`LINE_EDITS`, with the text an insert puts in)
+    at a place ``rng`` picks."""
+    lines = list(lines)
+    for edit, text in edits:
+        at = rng.randrange(len(lines) + 1)
+        near = min(at, len(lines) - 1)
+        if edit == "insert" or not lines:
+            lines.insert(at, text)
+        elif edit == "delete":
+            del lines[near]
+        elif edit == "repeat":
+            lines.insert(at, lines[near])
+        elif edit == "cut":
+            lines = lines[:at]
+        elif lines[near]:
+            column = rng.randrange(len(lines[near]))
+            lines[near] = (lines[near][:column] + rng.choice('x9:/.-,{}"')
+                           + lines[near][column + 1:])
+    return lines

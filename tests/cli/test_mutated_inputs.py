@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from builders import locations, put
+from builders import LINE_EDITS, ODD_LINES, ODD_VALUES, locations, put, spoil_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +28,6 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "vnetdoctor" / "samples" 
 DOCUMENTS = sorted(path.name for path in SAMPLE.glob("*.json"))
 PAIRS = [("vm-web-01", "vm-db-01", "5432"), ("vm-app-01", "vm-db-02", "5432"),
          ("vm-web-01", "52.178.190.12", "443")]
-ODD_VALUES = ["", "10.0.0.0/33", "*", "Internet", "not-an-ip", "0-70000", "/subscriptions/x",
-              "<script>alert(1)</script>", "\x1b[31m", "VirtualAppliance", "65536"]
 odd = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=8),
     st.sampled_from(ODD_VALUES), st.lists(st.none(), max_size=2),
@@ -39,16 +37,12 @@ odd = st.one_of(
 GUESTS = {"vm-db-01": ("vm-web-01", "5432"), "vm-db-02": ("vm-app-01", "5432"),
           "vm-db-03": ("vm-app-01", "5432"), "vm-crm-01": ("vm-web-01", "443"),
           "vm-files-01": ("vm-web-01", "445"), "vm-api-01": ("vm-web-01", "8080")}
-ODD_LINES = ["", "\x00\xff", "-A INPUT -p tcp --dport 99999 -j ACCEPT",
-             "-A INPUT -s 10.0.0.0/99 -j DROP", "tcp LISTEN 0 128 *:-1 *:*", "{", "}", "COMMIT",
-             "*filter", ":INPUT DROP [0:0]", "  TCP    0.0.0.0:5432   0.0.0.0:0   LISTENING   4",
-             "Rule Name: x", "LocalPort: 1-99999", "\u202e",
-             "-A INPUT -m multiport --dports 1:2:3 -j ACCEPT"]
-EDITS = st.lists(st.tuples(st.sampled_from(["delete", "repeat", "cut", "insert", "garble"]),
+EDITS = st.lists(st.tuples(st.sampled_from(LINE_EDITS),
                            st.sampled_from(ODD_LINES)), min_size=1, max_size=4)
 
 
 def _run(args: list[str]) -> tuple[int, str]:
+    """The exit code and stderr; a step that crashed (INTERNAL_ERROR in stdout) fails here."""
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -56,12 +50,14 @@ def _run(args: list[str]) -> tuple[int, str]:
             main(args)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
+    assert "INTERNAL_ERROR" not in out.getvalue(), f"{args}: a step crashed: {out.getvalue()}"
     return code, err.getvalue()
 
 
 def _assert_answered(code: int, err: str, what: str) -> None:
     assert code in (0, 1, 2, 3), f"{what}: exit {code}: {err[-500:]}"
     assert "Traceback" not in err, what
+    assert "INTERNAL_ERROR" not in err, what
     if code == 2:
         assert len(err.strip().splitlines()) == 1, f"{what}: {err}"
 
@@ -95,22 +91,7 @@ def test_spoiled_guest_evidence_gets_a_verdict_or_one_line(
         shutil.copytree(SAMPLE / "guest" / vm, folder)
         artefacts = sorted(folder.iterdir())
         artefact = artefacts[rng.randrange(len(artefacts))]
-        lines = artefact.read_text(errors="replace").splitlines()
-        for edit, text in edits:
-            at = rng.randrange(len(lines) + 1)
-            near = min(at, len(lines) - 1)
-            if edit == "insert" or not lines:
-                lines.insert(at, text)
-            elif edit == "delete":
-                del lines[near]
-            elif edit == "repeat":
-                lines.insert(at, lines[near])
-            elif edit == "cut":
-                lines = lines[:at]
-            elif lines[near]:
-                column = rng.randrange(len(lines[near]))
-                lines[near] = (lines[near][:column] + rng.choice('x9:/.-,{}"')
-                               + lines[near][column + 1:])
+        lines = spoil_lines(artefact.read_text(errors="replace").splitlines(), rng, edits)
         artefact.write_text("\n".join(lines))
         source, port = GUESTS[vm]
         code, err = _run(["diagnose", "--sample", "--from", source, "--to", vm, "--port", port,
