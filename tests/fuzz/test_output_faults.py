@@ -7,6 +7,7 @@ The CLI cases run ``python -m vnetdoctor`` as a user does and accept only exit 2
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -283,3 +284,27 @@ def test_cli_flowlogs_cache_on_a_read_only_disk_is_exit_2(tmp_path: Path) -> Non
         done = run(["flowlogs", str(logs), "--cache", str(cache)])
     assert done.returncode == 2, done.stderr
     assert f"cannot write {cache}: Read-only file system" in done.stderr
+
+
+@pytest.mark.parametrize("size", ["4k", "12k"])  # full before the Parquet batch, or after it
+def test_cli_flowlogs_cache_on_a_full_disk_is_exit_2_and_a_rerun_works(tmp_path: Path,
+                                                                      size: str) -> None:
+    pytest.importorskip("duckdb", reason="the flowlogs extra (duckdb) is not installed")
+    from flowlogs.support import blob, v4_record
+
+    flow = "1741943000000,10.1.1.4,10.2.0.5,50000,1433,6,O,D,NX,0,0,0,0"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n in range(20):
+        (logs / f"b{n}.json").write_text(blob(v4_record([flow] * 500)))
+    with tmpfs(tmp_path / "cache", size=size) as cache:
+        done = run(["flowlogs", str(logs), "--cache", str(cache)])
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == (
+            f"vnetdoctor: error: cannot write {cache}: No space left on device")
+    with tmpfs(tmp_path / "cache", size="4m") as cache:
+        done = run(["flowlogs", str(logs), "--cache", str(cache), "-o", "json"])
+        assert done.returncode == 0, done.stderr
+        again = run(["flowlogs", str(logs), "--cache", str(cache), "-o", "json"])
+        assert json.loads(again.stdout)["flows"] == json.loads(done.stdout)["flows"]
+        assert json.loads(again.stdout)["summary"]["filesCached"] == 20

@@ -130,6 +130,8 @@ class ParquetCache:
         try:
             warnings = engine.write_parquet(select, str(temp), progress)
             os.rename(temp, batch)
+        except OSError as exc:
+            raise OutputError(str(self.root), exc.strerror or str(exc)) from None
         finally:
             _remove(temp)
         unreadable = {w.file for w in warnings}
@@ -146,8 +148,12 @@ class ParquetCache:
                     "mtime_ns": source.mtime_ns, "batch": batch_id,
                     "stats": by_file.get(source.path, [])}
             scratch = self.entries / f".tmp-{key}-{uuid.uuid4().hex}"
-            scratch.write_text(json.dumps(meta))
-            os.replace(scratch, self.entries / f"{key}.json")
+            try:
+                scratch.write_text(json.dumps(meta))
+                os.replace(scratch, self.entries / f"{key}.json")
+            except OSError as exc:
+                _remove(scratch)
+                raise OutputError(str(self.root), exc.strerror or str(exc)) from None
         self._collect_garbage()
         return Cached(batches=rows, stats=stats, warnings=warnings)
 

@@ -139,7 +139,14 @@ class DuckDBEngine:
                       ) -> list[FlowLogWarning]:
         statement = (f"COPY ({sql_text}) TO {self.dialect.lit(target)} "
                      "(FORMAT parquet, COMPRESSION zstd)")
-        return self._guarded(lambda: self._run(statement, progress))
+        try:
+            return self._guarded(lambda: self._run(statement, progress))
+        except self._duckdb.IOException as exc:
+            # a full or read-only cache folder: an OSError as for any other file written
+            code = re.search(r'"errno"\s*:\s*"?(\d+)', str(exc))
+            if code is not None:
+                raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from None
+            raise OSError(str(exc)) from None
 
     def fetch(self, sql_text: str) -> list[Row]:
         return [tuple(row) for row in self._con.execute(sql_text).fetchall()]
