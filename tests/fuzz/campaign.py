@@ -171,6 +171,7 @@ class Tally:
     api_runs: int = 0
     refused: int = 0
     slowest: float = 0.0
+    slowest_case: str = ""
     failures: list[str] = field(default_factory=list)
 
     def timed(self, case: int, what: str, run: Callable[[], str | None]) -> None:
@@ -182,14 +183,17 @@ class Tally:
             problem = str(exc)
         except Exception as exc:
             problem = f"raised {type(exc).__name__}: {exc}"[:500]
-        self.slowest = max(self.slowest, time.perf_counter() - start)
+        took = time.perf_counter() - start
+        if took > self.slowest:
+            self.slowest, self.slowest_case = took, f"case {case}: {what}"[:300]
         if problem is not None:
             self.failures.append(f"case {case}: {what}: {problem}")
 
     def summary(self) -> str:
         return (f"{self.name}: {self.cases} cases ({self.api_runs} through the API, "
                 f"{self.cli_runs} through the CLI, {self.refused} refused as bad input), "
-                f"slowest {self.slowest:.2f} s, {len(self.failures)} failures")
+                f"slowest {self.slowest:.2f} s ({self.slowest_case}), "
+                f"{len(self.failures)} failures")
 
 
 def write_json(path: Path, value: Any) -> None:
