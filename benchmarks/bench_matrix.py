@@ -6,7 +6,7 @@ Run: ``python benchmarks/bench_matrix.py [--vms 10000] [--port 443] [--sample-pa
 On a synthetic estate (``synthetic.py``), loaded once, in one run:
 
 1. the matrix as the command computes it: VMs grouped, each cell composed from parts that are
-   each diagnosed once (``vnetdoctor.runbook.matrix``), every cell of every group pair filled;
+   each diagnosed once (``vnetdoctor.analyses.compose``), every cell of every group pair filled;
 2. agreement: ``--sample-pairs`` random VM pairs, each cell against the pair's own diagnosis;
 3. the baselines, timed on random pairs and extrapolated: one full diagnosis per group pair (the
    grouping alone), and one per VM pair.
@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from synthetic import generate_estate  # type: ignore[import-not-found, unused-ignore]
 
+    from vnetdoctor.analyses.compose import build_matrix
+    from vnetdoctor.analyses.matrix import signature
     from vnetdoctor.api import diagnose
-    from vnetdoctor.engine.matrix import signature
     from vnetdoctor.ingest.loader import snapshot_from_json
-    from vnetdoctor.runbook.matrix import build_matrix
 
     t0 = time.perf_counter()
     resources = generate_estate(args.vms, seed=args.seed)

@@ -14,12 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vnetdoctor.analyses.compose import (
+        build_matrix,
+    )
+    from vnetdoctor.analyses.matrix import (
+        Matrix,
+    )
     from vnetdoctor.api import (
         diagnose,
         load_guest,
-    )
-    from vnetdoctor.engine.matrix import (
-        Matrix,
     )
     from vnetdoctor.engine.nsg import (
         effective_security_rules,
@@ -57,9 +60,6 @@ if TYPE_CHECKING:
         Finding,
         Status,
     )
-    from vnetdoctor.runbook.matrix import (
-        build_matrix,
-    )
     from vnetdoctor.runbook.runner import (
         Diagnosis,
         Verdict,
@@ -93,7 +93,7 @@ _EXPORTS: dict[str, str] = {
     "Inventory": "vnetdoctor.vm_inventory",
     "InventoryNic": "vnetdoctor.vm_inventory",
     "InventoryVm": "vnetdoctor.vm_inventory",
-    "Matrix": "vnetdoctor.engine.matrix",
+    "Matrix": "vnetdoctor.analyses.matrix",
     "PortRange": "vnetdoctor.model",
     "Protocol": "vnetdoctor.model",
     "ResourceId": "vnetdoctor.model",
@@ -104,7 +104,7 @@ _EXPORTS: dict[str, str] = {
     "UsageError": "vnetdoctor.errors",
     "Verdict": "vnetdoctor.runbook.runner",
     "VnetDoctorError": "vnetdoctor.errors",
-    "build_matrix": "vnetdoctor.runbook.matrix",
+    "build_matrix": "vnetdoctor.analyses.compose",
     "diagnose": "vnetdoctor.api",
     "effective_routes": "vnetdoctor.engine.routes",
     "effective_security_rules": "vnetdoctor.engine.nsg",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
@@ -12,21 +12,32 @@ from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.errors import ResourceNotFound, UsageError
+from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import MAX_PORT, Protocol
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
 from vnetdoctor.runbook.runner import Diagnosis, run
 
-PROTOCOLS = {
-    "tcp": Protocol.TCP,
-    "udp": Protocol.UDP,
-    "icmp": Protocol.ICMP,
-    "*": Protocol.ANY,
-    "any": Protocol.ANY,
-}
+if TYPE_CHECKING:
+    from vnetdoctor.flowlogs.api import PathArg
+    from vnetdoctor.ingest.servicetags import ServiceTags
+
+# What a diagnosis traces: ESP and AH (which NSG rules may name) have no ports and no path model.
+DIAGNOSED_PROTOCOLS: Final = frozenset({Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ANY})
 
 
-def load_guest(paths: Sequence[Path]) -> Any:
+def parse_protocol(protocol: str | Protocol) -> Protocol:
+    """``protocol`` as :func:`diagnose` takes it: Tcp, Udp, Icmp or ``*``/``any`` (any case)."""
+    try:
+        proto = protocol if isinstance(protocol, Protocol) else Protocol.parse(protocol)
+    except ValueError:
+        proto = None
+    if proto not in DIAGNOSED_PROTOCOLS:
+        raise UsageError(f"unknown protocol {protocol!r} (expected tcp, udp or icmp)")
+    return proto
+
+
+def load_guest(paths: Sequence[Path]) -> GuestEvidence:
     """Guest evidence for one VM from probe files, artefact folders or artefact files."""
     from vnetdoctor.guest.load import load_guest_evidence
 
@@ -40,22 +51,27 @@ def diagnose(
     port: int | None = None,
     protocol: str | Protocol = "tcp",
     *,
-    guest: Mapping[str, Any] | None = None,
+    guest: Mapping[str, GuestEvidence] | None = None,
     concurrent: int | None = None,
-    service_tags: Any = None,
+    service_tags: ServiceTags | None = None,
     profile: routing.RouteProfile = routing.DEFAULT_PROFILE,
-    flow_logs: Any = None,
+    flow_logs: Sequence[PathArg] | None = None,
     fqdn: str | None = None,
     inputs: Sequence[str] = (),
 ) -> Diagnosis:
     """Why can (or can't) ``source`` reach ``destination`` on ``port``? All nine steps.
 
     ``source``/``destination`` are VM names or ids, NIC names, classic VM names, or IPs.
-    ``guest`` maps VM names to loaded guest evidence (see :func:`load_guest`).
+    ``guest`` maps VM names to loaded guest evidence (see :func:`load_guest`), ``service_tags``
+    is :func:`vnetdoctor.load_service_tags`'s answer, ``flow_logs`` the flow-log files or folders
+    to read (see :func:`vnetdoctor.flowlogs.pair_evidence`).
+
+    Bad input raises :class:`~vnetdoctor.errors.UsageError` (or
+    :class:`~vnetdoctor.errors.ResourceNotFound`). A step that raises does not: its status is
+    :attr:`Status.ERROR <vnetdoctor.codes.Status.ERROR>` with an ``INTERNAL_ERROR`` finding, the
+    other steps still run, and :attr:`Diagnosis.internal_error` holds what it raised.
     """
-    proto = protocol if isinstance(protocol, Protocol) else PROTOCOLS.get(protocol.casefold())
-    if proto is None:
-        raise UsageError(f"unknown protocol {protocol!r} (expected tcp, udp or icmp)")
+    proto = parse_protocol(protocol)
     if port is not None and not 0 <= port <= MAX_PORT:
         raise UsageError(f"port {port} is outside 0-65535")
     if concurrent is not None and concurrent < 0:
@@ -78,7 +94,7 @@ def diagnose(
     return run(ctx, tuple(inputs))
 
 
-def check_guest_names(snapshot: Snapshot, guest: Mapping[str, Any]) -> None:
+def check_guest_names(snapshot: Snapshot, guest: Mapping[str, object]) -> None:
     """Refuse guest evidence given for a name that is no VM of the snapshot."""
     for name in guest:
         _check_guest_name(snapshot, name)

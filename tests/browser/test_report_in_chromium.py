@@ -120,10 +120,10 @@ def test_hostile_text_does_not_execute(browser: Any, tmp_path: Path) -> None:
 
 
 def test_matrix_heat_map_renders(browser: Any, tmp_path: Path) -> None:
-    from vnetdoctor.engine.matrix import build_matrix
+    from vnetdoctor.analyses.matrix import reference_matrix
 
     sample = load_sample("contoso")
-    m = build_matrix(sample, diagnose, 5432, vms="vm-*")
+    m = reference_matrix(sample, 5432, vms="vm-*")
     page, requests, errors = _open(browser, render_matrix_html(m), tmp_path / "matrix.html")
     try:
         n = len(m.vms)
@@ -137,7 +137,7 @@ def test_matrix_heat_map_renders(browser: Any, tmp_path: Path) -> None:
 
 def test_matrix_by_vnet_pair_renders(browser: Any, tmp_path: Path) -> None:
     """The view large matrices get: one square per VNet pair, with the counts in its tooltip."""
-    from vnetdoctor.runbook.matrix import build_matrix
+    from vnetdoctor.analyses.compose import build_matrix
 
     sample = load_sample("contoso")
     m = build_matrix(sample, 5432)

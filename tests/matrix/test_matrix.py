@@ -15,13 +15,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vnetdoctor.analyses.compose import build_matrix
+from vnetdoctor.analyses.matrix import Matrix, reference_matrix, signature
 from vnetdoctor.api import diagnose
 from vnetdoctor.cli import cli
-from vnetdoctor.engine.matrix import Matrix, signature
-from vnetdoctor.engine.matrix import build_matrix as group_matrix
 from vnetdoctor.ingest.loader import load_snapshot, snapshot_from_json
 from vnetdoctor.model.snapshot import Snapshot
-from vnetdoctor.runbook.matrix import build_matrix
 from vnetdoctor.samples import load_sample, sample_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -65,7 +64,7 @@ def test_sample_every_pair_agrees(sample: Snapshot, port: int) -> None:
 
 def test_sample_by_group_pairs_agrees(sample: Snapshot) -> None:
     """The plain way (one diagnosis per group pair, on demand) gives the same cells."""
-    m = group_matrix(sample, diagnose, 5432, compute=False)
+    m = reference_matrix(sample, 5432, compute=False)
     pairs = [(a, b) for a in m.vms for b in m.vms if a != b]
     assert _agree(sample, m, pairs, 5432) == len(pairs)
 
@@ -238,7 +237,7 @@ def test_composed_matrix_equals_the_plain_one_on_generated_estates(
         port = None
     snapshot = snapshot_from_json(generate_estate(n_vms, seed=seed))
     composed = build_matrix(snapshot, port, protocol)
-    plain = group_matrix(snapshot, diagnose, port, protocol, compute=False)
+    plain = reference_matrix(snapshot, port, protocol, compute=False)
     assert [g.members for g in composed.groups] == [g.members for g in plain.groups]
     n = len(plain.groups)
     for i in range(n):
@@ -264,7 +263,7 @@ def test_composed_matrix_equals_the_plain_one_through_azure_firewall(
     snapshot = snapshot_from_json(with_firewall(generate_estate(n_vms, seed=seed), seed))
     assert snapshot.azure_firewalls
     composed = build_matrix(snapshot, port, protocol)
-    plain = group_matrix(snapshot, diagnose, port, protocol, compute=False)
+    plain = reference_matrix(snapshot, port, protocol, compute=False)
     n = len(plain.groups)
     for i in range(n):
         for j in range(n):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from preflight.plans import sample_change_plan
+from vnetdoctor.analyses.diff import Pair, diff_snapshots
 from vnetdoctor.api import diagnose
 from vnetdoctor.cli import main
-from vnetdoctor.engine.diff import Pair, diff_snapshots
 from vnetdoctor.ingest.loader import load_snapshot
 from vnetdoctor.ingest.preflight import apply_plan
 from vnetdoctor.samples import sample_path, snapshot_files

@@ -145,9 +145,9 @@ def test_reachable_and_empty_paths(sample: Snapshot) -> None:
 
 
 def test_matrix_heat_map_escapes_and_lists_cells(sample: Snapshot) -> None:
-    from vnetdoctor.engine.matrix import build_matrix
+    from vnetdoctor.analyses.matrix import reference_matrix
 
-    m = build_matrix(sample, diagnose, 5432, vms="vm-db-*")
+    m = reference_matrix(sample, 5432, vms="vm-db-*")
     page = render_matrix_html(m)
     parsed = _parse(page)
     cells = [a for t, a in parsed.tags if t == "td" and a.get("data-verdict")]
@@ -161,7 +161,7 @@ def test_matrix_with_too_many_groups_is_drawn_by_vnet_pair(sample: Snapshot) -> 
     the squares' tooltips add up to every VM pair, each square coloured by its main verdict."""
     import re
 
-    from vnetdoctor.runbook.matrix import build_matrix
+    from vnetdoctor.analyses.compose import build_matrix
 
     m = build_matrix(sample, 5432)
     page = render_matrix_html(m, max_vms=5, max_groups=5)

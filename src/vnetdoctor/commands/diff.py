@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from vnetdoctor.analyses.diff import DiffResult, Pair, PairChange
 from vnetdoctor.commands.options import CONTEXT, debug_option, output_options
-from vnetdoctor.engine.diff import DiffResult, Pair, PairChange
 from vnetdoctor.errors import UsageError, VnetDoctorError
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.report.output import OutputFormat, emit, safe
@@ -188,9 +188,9 @@ def diff(
       vnetdoctor diff --sample --after plan.json --pairs pairs.txt -o json
       vnetdoctor diff --before today/ --after whatif.json --intents intents.yaml
     """
+    from vnetdoctor.analyses.diff import diff_snapshots, parse_pairs
     from vnetdoctor.api import diagnose as run_diagnosis
     from vnetdoctor.commands.options import open_snapshot
-    from vnetdoctor.engine.diff import diff_snapshots, parse_pairs
     from vnetdoctor.ingest.loader import load_snapshot
     from vnetdoctor.ingest.preflight import apply_plan
 

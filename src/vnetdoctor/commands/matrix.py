@@ -80,11 +80,11 @@ def matrix(
       vnetdoctor matrix -s estate.json --port 22 -o html --out matrix.html
       vnetdoctor matrix --sample --port 5432 --vms 'vm-*' --guest vm-db-02=guest/vm-db-02
     """
+    from vnetdoctor.analyses.compose import build_matrix
     from vnetdoctor.api import load_guest
     from vnetdoctor.commands.diagnose import guest_paths
     from vnetdoctor.report.html import render_matrix_html
     from vnetdoctor.report.output import csv_text, encode_json, safe
-    from vnetdoctor.runbook.matrix import build_matrix
     from vnetdoctor.samples import sample_path
 
     snapshot = open_snapshot(snapshots, sample, plan)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from vnetdoctor.report.output import inert_bidi
 
 if TYPE_CHECKING:
-    from vnetdoctor.engine.matrix import Matrix
+    from vnetdoctor.analyses.matrix import Matrix
     from vnetdoctor.model.snapshot import Snapshot
     from vnetdoctor.runbook.runner import Diagnosis
 

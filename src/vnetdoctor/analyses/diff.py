@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from vnetdoctor.api import diagnose
 from vnetdoctor.errors import UsageError, VnetDoctorError
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.runbook.findings import Finding, Status
+from vnetdoctor.runbook.runner import Diagnosis
 
-# The engine layer knows nothing of the runbook: a diagnosis and its findings are duck-typed
-# (``.verdict``, ``.steps[].findings[]`` with ``code``/``status``/``message``/``resource``/
-# ``pointer``/``to_json()``), and the caller injects the function that diagnoses a pair.
-Finding = Any
-Diagnosis = Any
+# What diagnoses one pair: :func:`vnetdoctor.api.diagnose`, or a stand-in with its signature.
 Run = Callable[[Snapshot, str, str, "int | None", str], Diagnosis]
 
 DEFAULT_PORTS: Final = (22, 443)
@@ -64,7 +63,7 @@ def _key(f: Finding) -> tuple[str, str | None, str | None]:
 
 
 def _significant(d: Diagnosis) -> list[Finding]:
-    return [f for s in d.steps for f in s.findings if str(f.status) in ("fail", "unknown")]
+    return [f for s in d.steps for f in s.findings if f.status in (Status.FAIL, Status.UNKNOWN)]
 
 
 @dataclass
@@ -295,11 +294,11 @@ def diff_snapshots(
     after: Snapshot,
     pairs: Sequence[Pair] | None = None,
     *,
-    run: Run,
+    run: Run = diagnose,
     warnings: Iterable[str] = (),
 ) -> DiffResult:
-    """Diagnose every pair on both snapshots with ``run`` (``vnetdoctor.api.diagnose``); keep
-    those whose verdict changes (or whose intent does not hold)."""
+    """Diagnose every pair on both snapshots with ``run`` (:func:`vnetdoctor.api.diagnose` unless
+    given); keep those whose verdict changes (or whose intent does not hold)."""
     touched: list[str] = []
     ports: list[int] = []
     if pairs is None:

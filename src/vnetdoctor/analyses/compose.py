@@ -1,7 +1,7 @@
 """The reachability matrix, each cell composed from parts that are each diagnosed once.
 
 A cell's answer is the nine steps' statuses and findings. Each step depends on few parts of the
-pair (:mod:`vnetdoctor.engine.equivalence` computes them, vectorised, for every group pair):
+pair (:mod:`vnetdoctor.analyses.equivalence` computes them, vectorised, for every group pair):
 
 * step 1 on each end's own state (and, for an address held twice, on the route walk);
 * step 2 on the source's outbound NSG answer, the route walk, the destination's inbound NSG
@@ -21,15 +21,13 @@ through the real diagnoses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from vnetdoctor.engine.endpoints import resolve_endpoint
-from vnetdoctor.engine.equivalence import Interner
-from vnetdoctor.engine.guest_oracle import EvidenceOracle
-from vnetdoctor.engine.matrix import (
+from vnetdoctor.analyses.equivalence import Interner
+from vnetdoctor.analyses.matrix import (
     Cell,
     Item,
     Matrix,
@@ -37,25 +35,27 @@ from vnetdoctor.engine.matrix import (
     item_of,
     layered_keys,
     make_cell,
+    reference_matrix,
 )
-from vnetdoctor.engine.matrix import (
-    build_matrix as group_matrix,
-)
+from vnetdoctor.api import check_guest_names, parse_protocol
+from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.nsg import Verdict, engine_for
 from vnetdoctor.engine.path import Outcome, Tracer
+from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Protocol
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
-from vnetdoctor.runbook.findings import CODES, Status
+from vnetdoctor.runbook.findings import CODES, Finding, Status
 from vnetdoctor.runbook.guest import SMB_PORT
 from vnetdoctor.runbook.runner import Diagnosis, run
 
 __all__ = ["build_matrix"]
 
-_PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "icmp": Protocol.ICMP}
 _NSG_STEP = 2
 
 StepPart = tuple[str, tuple[Item, ...]]  # status, items
+Ends = list[tuple[str, str]]  # an end's own resource ids and their labels (see endpoint_ends)
 
 
 def build_matrix(
@@ -65,15 +65,13 @@ def build_matrix(
     vms: str | None = None,
     *,
     compute: bool = True,
-    guest: Mapping[str, Any] | None = None,
+    guest: Mapping[str, GuestEvidence] | None = None,
 ) -> Matrix:
     """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell
     by composition (see the module doc). ``guest`` maps VM names to guest evidence (see
     :func:`vnetdoctor.api.load_guest`); a name that is no VM of the snapshot is refused."""
-    from vnetdoctor.api import check_guest_names, diagnose
-
     check_guest_names(snapshot, guest or {})
-    matrix = group_matrix(snapshot, diagnose, port, protocol, vms, compute=False, guest=guest)
+    matrix = reference_matrix(snapshot, port, protocol, vms, compute=False, guest=guest)
     if compute:
         _Composer(snapshot, matrix).fill()
     return matrix
@@ -83,11 +81,11 @@ class _Composer:
     def __init__(self, snapshot: Snapshot, matrix: Matrix) -> None:
         self.snapshot = snapshot
         self.matrix = matrix
-        self.protocol = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
+        self.protocol = parse_protocol(matrix.protocol)
         self.tracer = Tracer(snapshot, engine_for(snapshot), oracle=EvidenceOracle(matrix.guest))
         self.keys = layered_keys(snapshot, matrix, self.tracer)
         self.smb = matrix.port == SMB_PORT and self.protocol is Protocol.TCP
-        self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Any]] = {}
+        self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Ends]] = {}
         self._walks: dict[tuple[int, ...], int] = {}
         # Step 1's parts, and what the walk and return route give the other steps, interned.
         self._step1 = Interner()
@@ -97,7 +95,7 @@ class _Composer:
         self._nsg_items: dict[int, tuple[Item, ...]] = {}
 
     # -- real diagnoses -------------------------------------------------------------------------
-    def _diagnose(self, i: int, j: int) -> tuple[Diagnosis, DiagnosisContext, Any]:
+    def _diagnose(self, i: int, j: int) -> tuple[Diagnosis, DiagnosisContext, Ends]:
         found = self._diagnoses.get((i, j))
         if found is None:
             pair = self.matrix.pair(i, j)
@@ -164,7 +162,7 @@ class _Composer:
         if [f.code for f in findings[: len(issues)]] != [x.code for x in issues]:
             raise AssertionError("step 2 no longer lists the trace's issues first, in order")
 
-        def items(fs: Any) -> tuple[Item, ...]:
+        def items(fs: Sequence[Finding]) -> tuple[Item, ...]:
             return tuple(item_of(f, ends) for f in fs if f.status is not Status.PASS)
 
         return items(findings[first:last]), delivered, items(findings[len(issues) :])

@@ -8,12 +8,12 @@ routes, firewall rules, IP groups, peerings, gateways). Prefixes that contain a 
 are implied by the subnet, so only the prefixes *inside* a subnet split it.
 
 VMs with the same context form a group, and every pair of members gets the result of its group
-pair. :meth:`Matrix.compute_all` diagnoses one representative pair per ordered group pair (the
-plain way, used as the reference); :func:`vnetdoctor.runbook.matrix.build_matrix` composes each
-group pair's cell from parts that are each diagnosed once (:mod:`vnetdoctor.engine.equivalence`),
-which is what makes 10,000 VMs take seconds. Results are compared
-as a *signature*: the verdict and each non-passing finding's code, step, status, resource and
-pointer, with the two endpoints' own resource ids replaced by ``<source>``/``<destination>``
+pair. :func:`reference_matrix` (:meth:`Matrix.compute_all`) diagnoses one representative pair per
+ordered group pair (the plain way, used as the reference); :func:`vnetdoctor.analyses.compose.
+build_matrix` composes each group pair's cell from parts that are each diagnosed once
+(:mod:`vnetdoctor.analyses.equivalence`), which is what makes 10,000 VMs take seconds. Results are
+compared as a *signature*: the verdict and each non-passing finding's code, step, status, resource
+and pointer, with the two endpoints' own resource ids replaced by ``<source>``/``<destination>``
 (messages differ only in the names and IPs). ``tests/matrix`` checks the equivalence against
 per-pair ``diagnose`` on random pairs of the 10,000-VM synthetic estate.
 
@@ -30,13 +30,19 @@ from typing import Any
 
 import msgspec
 
-from vnetdoctor.engine.equivalence import LayeredKeys, local_state
+from vnetdoctor.analyses.equivalence import LayeredKeys, local_state
+from vnetdoctor.api import diagnose, parse_protocol
+from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.path import Tracer
 from vnetdoctor.model.compute import VirtualMachine
+from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Protocol
 from vnetdoctor.model.security import SecurityRule
 from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.runbook.findings import Finding, Status
+from vnetdoctor.runbook.runner import Diagnosis
 
-__all__ = ["Cell", "Group", "Matrix", "build_matrix", "signature", "vm_context"]
+__all__ = ["Cell", "Group", "Matrix", "reference_matrix", "signature", "vm_context"]
 
 SCHEMA = "vnetdoctor.matrix/2"
 
@@ -226,7 +232,7 @@ def endpoint_ends(
     return ends
 
 
-def item_of(finding: Any, ends: list[tuple[str, str]]) -> Item:
+def item_of(finding: Finding, ends: list[tuple[str, str]]) -> Item:
     """A non-passing finding as a signature item, the ends' ids replaced."""
     return (
         finding.code,
@@ -250,17 +256,19 @@ def make_cell(verdict: str, statuses: tuple[tuple[int, str], ...], items: tuple[
     return Cell(verdict, ordered, (statuses, items))
 
 
-def signature(diagnosis: Any, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine) -> Cell:
+def signature(
+    diagnosis: Diagnosis, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine
+) -> Cell:
     """The part of a diagnosis that does not depend on which members of two groups were asked."""
     ends = endpoint_ends(snapshot, src, dst)
     items = tuple(
         item_of(f, ends)
         for step in diagnosis.steps
         for f in step.findings
-        if str(f.status) != "pass"
+        if f.status is not Status.PASS
     )
     statuses = tuple((s.number, str(s.status)) for s in diagnosis.steps)
-    return make_cell(str(diagnosis.verdict.value), statuses, items)
+    return make_cell(diagnosis.verdict.value, statuses, items)
 
 
 Diagnoser = Callable[[VirtualMachine, VirtualMachine], Cell]
@@ -291,7 +299,7 @@ class Matrix:
         self._table: Any = None
         self._distinct: list[Cell] = []
         # Guest evidence by VM name (case-folded); each VM with evidence is a group of its own.
-        self.guest: Mapping[str, Any] = {}
+        self.guest: Mapping[str, GuestEvidence] = {}
         # VMs in scope the matrix does not cover (classic VMs), named in every output.
         self.excluded: tuple[str, ...] = ()
 
@@ -334,7 +342,7 @@ class Matrix:
         return self._vm[src], self._vm[self.groups[i].members[1]]
 
     def compute_all(self) -> None:
-        """Every cell, with one diagnosis per group pair (see :func:`vnetdoctor.runbook.matrix.
+        """Every cell, with one diagnosis per group pair (see :func:`vnetdoctor.analyses.compose.
         build_matrix` for the composed, much faster way)."""
         for i in range(len(self.groups)):
             for j in range(len(self.groups)):
@@ -452,9 +460,6 @@ def classic_in_scope(snapshot: Snapshot, pattern: str | None) -> tuple[str, ...]
     return tuple(names)
 
 
-DiagnoseFn = Callable[..., Any]
-_PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "icmp": Protocol.ICMP, "*": Protocol.ANY}
-
 
 def _vnet_name(snapshot: Snapshot, vm: VirtualMachine) -> str:
     for _, nic in snapshot.nics_of(vm):
@@ -465,25 +470,23 @@ def _vnet_name(snapshot: Snapshot, vm: VirtualMachine) -> str:
     return ""
 
 
-def build_matrix(
+def reference_matrix(
     snapshot: Snapshot,
-    diagnose: DiagnoseFn,
     port: int | None = None,
     protocol: str = "tcp",
     vms: str | None = None,
     *,
     compute: bool = True,
-    guest: Mapping[str, Any] | None = None,
+    guest: Mapping[str, GuestEvidence] | None = None,
 ) -> Matrix:
-    """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell.
+    """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell
+    with :func:`vnetdoctor.api.diagnose` of one representative pair per group pair.
 
-    ``diagnose`` is :func:`vnetdoctor.api.diagnose` (passed in: the engine does not import the
-    runbook): ``diagnose(snapshot, source_id, destination_id, port, protocol) -> Diagnosis``.
     ``guest`` maps VM names to guest evidence (see :func:`vnetdoctor.api.load_guest`): a VM with
     evidence is a group of its own, since what its guest says is its alone.
     """
     chosen = select_vms(snapshot, vms)
-    index = _PrefixIndex(snapshot, _PROTOCOLS.get(protocol.casefold()), port)
+    index = _PrefixIndex(snapshot, parse_protocol(protocol), port)
     evidence = {k.casefold(): v for k, v in (guest or {}).items()}
     keyed: dict[tuple[Any, ...], list[str]] = {}
     for vm in chosen:
@@ -512,18 +515,12 @@ def build_matrix(
     return matrix
 
 
-def layered_keys(
-    snapshot: Snapshot,
-    matrix: Matrix,
-    tracer: Any,
-) -> LayeredKeys:
+def layered_keys(snapshot: Snapshot, matrix: Matrix, tracer: Tracer) -> LayeredKeys:
     """The layered keys of ``matrix``'s groups, asked with ``tracer`` (a diagnosis's engines)."""
-    from vnetdoctor.engine.endpoints import resolve_endpoint
-
     reps = [matrix.vm(g.members[0]) for g in matrix.groups]
     endpoints = [resolve_endpoint(snapshot, str(vm.id)) for vm in reps]
     states = [local_state(snapshot, vm) for vm in reps]
-    proto = _PROTOCOLS.get(matrix.protocol.casefold(), Protocol.TCP)
+    proto = parse_protocol(matrix.protocol)
     # A VM with guest evidence: every cell it is an end of is its own (its guest decides).
     own = [vm.name.casefold() in matrix.guest for vm in reps]
     return LayeredKeys(snapshot, tracer, endpoints, states, proto, matrix.port, own=own)
