@@ -1,7 +1,8 @@
 """The ``vnetdoctor`` command: parse arguments, call the library, render. No logic lives here.
 
 Exit codes (stable): 0 success / reachable, 1 blocked or a verification failed, 2 bad usage or bad
-input, 3 inconclusive, 4 live collection from Azure failed.
+input, 3 inconclusive, 4 live collection from Azure failed, 70 an internal error (a bug: a step of
+``diagnose`` raised, after the report, or the command itself did).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from vnetdoctor.commands.options import (
     output_options,
     snapshot_options,
 )
-from vnetdoctor.errors import UsageError, VnetDoctorError
+from vnetdoctor.errors import InternalError, UsageError, VnetDoctorError
 from vnetdoctor.report.output import OutputFormat, emit, safe
 
 
@@ -42,7 +43,8 @@ def cli() -> None:
         or type =~ 'microsoft.compute/virtualmachines' | order by id asc" > estate.json
       vnetdoctor inventory -s estate.json
 
-    Exit codes: 0 ok/reachable, 1 blocked, 2 bad input, 3 inconclusive, 4 Azure collection failed.
+    Exit codes: 0 ok/reachable, 1 blocked, 2 bad input, 3 inconclusive, 4 Azure collection failed,
+    70 internal error (a bug: please report it).
     """
 
 
@@ -168,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_INPUT)
+    except InternalError as exc:  # a bug the library caught, e.g. a step that raised
+        if debug:
+            traceback.print_exc()
+        click.echo(f"vnetdoctor: internal error: {safe(exc)} {_REPORT_IT}", err=True)
+        sys.exit(exc.exit_code)
     except VnetDoctorError as exc:
         if debug:
             traceback.print_exc()
@@ -179,8 +186,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         click.echo(
-            f"vnetdoctor: internal error: {safe(type(exc).__name__)}: {safe(exc)} "
-            "(run with --debug for the traceback, and please report it)",
+            f"vnetdoctor: internal error: {safe(type(exc).__name__)}: {safe(exc)} {_REPORT_IT}",
             err=True,
         )
-        sys.exit(70)
+        sys.exit(InternalError.exit_code)
+
+
+_REPORT_IT = "(run with --debug for the traceback, and please report it)"

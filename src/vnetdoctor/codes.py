@@ -15,13 +15,18 @@ import msgspec
 
 
 class Status(StrEnum):
-    """A step's (or a finding's) outcome. Order of precedence: fail > unknown > warn > pass."""
+    """A step's (or a finding's) outcome. Order of precedence: error > fail > unknown > warn > pass.
+
+    ``error`` is no fact about the network: the step raised (a bug in vnetdoctor). The verdict
+    counts it as ``unknown``, since the step said nothing.
+    """
 
     PASS = "pass"
     FAIL = "fail"
     WARN = "warn"
     UNKNOWN = "unknown"
     SKIP = "skip"
+    ERROR = "error"
 
 
 class Severity(StrEnum):
@@ -37,7 +42,7 @@ class CodeSpec(msgspec.Struct, frozen=True):
     remediation: str = ""
 
 
-_F, _W, _U, _P = Status.FAIL, Status.WARN, Status.UNKNOWN, Status.PASS
+_F, _W, _U, _P, _E = Status.FAIL, Status.WARN, Status.UNKNOWN, Status.PASS, Status.ERROR
 
 CODES: Final[dict[str, CodeSpec]] = {
     # 1 nic
@@ -381,5 +386,5 @@ CODES: Final[dict[str, CodeSpec]] = {
         "Check the destination IP; the route delivers it into a VNet where nobody has it.",
     ),
     # any step
-    "INTERNAL_ERROR": CodeSpec(0, _U, "vnetdoctor failed on this step (a bug; please report it)"),
+    "INTERNAL_ERROR": CodeSpec(0, _E, "vnetdoctor failed on this step (a bug; please report it)"),
 }

@@ -219,6 +219,7 @@ def diagnose(
             write_output(out_file, page)
         else:
             sys.stdout.write(page)
+        result.raise_for_error()
         sys.exit(result.exit_code)
     fmt = OutputFormat.parse(output)
     if out_file is not None:
@@ -227,6 +228,7 @@ def diagnose(
                  stream=stream)
     else:
         emit(result.to_json(), fmt, query, lambda c: render_diagnosis(result, c, brief=brief))
+    result.raise_for_error()
     sys.exit(result.exit_code)
 
 

@@ -16,6 +16,7 @@ _MARK = {
     Status.WARN: ("!", "yellow"),
     Status.UNKNOWN: ("?", "magenta"),
     Status.SKIP: ("-", "dim"),
+    Status.ERROR: ("‼", "bold red"),
 }
 _STATUS = {s.value: s for s in Status}
 _VERDICT = {

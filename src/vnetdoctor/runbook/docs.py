@@ -18,6 +18,12 @@ problems between Azure VMs*, in the guide's order. Each step ends `pass`, `fail`
 that gathers it) or `skip` (does not apply). The verdict is `blocked` when any step fails,
 `reachable` when every applicable step passes (a warning is a pass with a remark), otherwise
 `inconclusive`. Finding codes are stable API: scripts may match on them.
+
+A step whose check raised ends `error`, with the finding `INTERNAL_ERROR`: that is a bug in
+vnetdoctor, not a fact about the network. The other steps still run and are reported; the
+verdict counts the step as `unknown` (so a run with an error is never `reachable`), and
+`vnetdoctor diagnose` prints the report, then one line on stderr naming the step and what it
+raised, and exits 70 (`--debug` prints the traceback).
 """
 
 

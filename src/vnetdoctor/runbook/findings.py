@@ -42,7 +42,11 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
-_SEVERITY = {Status.FAIL: Severity.ERROR, Status.WARN: Severity.WARNING}
+_SEVERITY = {
+    Status.FAIL: Severity.ERROR,
+    Status.WARN: Severity.WARNING,
+    Status.ERROR: Severity.ERROR,
+}
 
 
 def finding(
@@ -74,9 +78,16 @@ def finding(
     )
 
 
-_RANK = {Status.FAIL: 4, Status.UNKNOWN: 3, Status.WARN: 2, Status.PASS: 1, Status.SKIP: 0}
+_RANK = {
+    Status.ERROR: 5,
+    Status.FAIL: 4,
+    Status.UNKNOWN: 3,
+    Status.WARN: 2,
+    Status.PASS: 1,
+    Status.SKIP: 0,
+}
 
 
 def worst(statuses: list[Status], default: Status = Status.PASS) -> Status:
-    """The status that dominates: fail > unknown > warn > pass."""
+    """The status that dominates: error > fail > unknown > warn > pass."""
     return max(statuses, key=_RANK.__getitem__, default=default)

@@ -1,4 +1,12 @@
-"""Run the nine steps and turn their outcomes into one verdict."""
+"""Run the nine steps and turn their outcomes into one verdict.
+
+A step that raises is a bug, not an answer: it ends :attr:`Status.ERROR` with an ``INTERNAL_ERROR``
+finding, the other steps still run, and the diagnosis keeps what was raised
+(:attr:`Diagnosis.internal_error`). The verdict stays a statement about the network: an errored
+step counts as ``unknown`` (a real failure elsewhere is still ``blocked``; nothing is
+``reachable`` on a step that said nothing). The command line then exits 70
+(:meth:`Diagnosis.raise_for_error`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import msgspec
 
 import vnetdoctor.runbook.steps  # noqa: F401  (registers the nine steps, in order)
 from vnetdoctor.engine.path import Hop
+from vnetdoctor.errors import InternalError
 from vnetdoctor.runbook.context import DiagnosisContext, Query, StepOutcome
 from vnetdoctor.runbook.findings import Finding, Status, finding
 from vnetdoctor.runbook.registry import REGISTRY
@@ -20,6 +29,28 @@ class Verdict(StrEnum):
     REACHABLE = "reachable"
     BLOCKED = "blocked"
     INCONCLUSIVE = "inconclusive"
+
+
+class StepError(msgspec.Struct, frozen=True, kw_only=True):
+    """A step that raised, and what it raised (with its traceback, for ``--debug``)."""
+
+    number: int
+    id: str
+    exception: Exception
+
+    def __str__(self) -> str:
+        kind = type(self.exception).__name__
+        return f"step {self.number} ({self.id}) raised {kind}: {self.exception}"
+
+
+class StepFailed(InternalError):
+    """A step raised (a bug); ``__cause__`` is the first step's exception."""
+
+    def __init__(self, errors: tuple[StepError, ...]) -> None:
+        self.errors = errors
+        others = [str(e.number) for e in errors[1:]]
+        more = f"; step{'s' if len(others) > 1 else ''} {', '.join(others)} too" if others else ""
+        super().__init__(f"{errors[0]}{more}")
 
 
 class StepResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +70,7 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
     steps: tuple[StepResult, ...]
     path: tuple[Hop, ...]
     inputs: tuple[str, ...] = ()
+    errors: tuple[StepError, ...] = ()  # steps that raised (not in the JSON: their findings are)
 
     @property
     def blockers(self) -> list[Finding]:
@@ -46,8 +78,20 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
         return [f for s in self.steps for f in s.findings if f.status is Status.FAIL]
 
     @property
+    def internal_error(self) -> StepError | None:
+        """The first step that raised, or ``None``: then the diagnosis is complete."""
+        return self.errors[0] if self.errors else None
+
+    @property
     def exit_code(self) -> int:
+        if self.errors:
+            return InternalError.exit_code
         return {Verdict.REACHABLE: 0, Verdict.BLOCKED: 1, Verdict.INCONCLUSIVE: 3}[self.verdict]
+
+    def raise_for_error(self) -> None:
+        """Raise :class:`StepFailed` (from the first step's exception) when a step raised."""
+        if self.errors:
+            raise StepFailed(self.errors) from self.errors[0].exception
 
     def step(self, key: int | str) -> StepResult:
         return next(s for s in self.steps if key in (s.number, s.id))
@@ -107,19 +151,21 @@ def verdict_of(statuses: list[Status]) -> Verdict:
     pass with a remark); otherwise inconclusive."""
     if Status.FAIL in statuses:
         return Verdict.BLOCKED
-    if Status.UNKNOWN in statuses:
+    if Status.UNKNOWN in statuses or Status.ERROR in statuses:
         return Verdict.INCONCLUSIVE
     return Verdict.REACHABLE
 
 
 def run(ctx: DiagnosisContext, inputs: tuple[str, ...] = ()) -> Diagnosis:
     results = []
+    errors: list[StepError] = []
     for spec in REGISTRY:
         try:
             out = spec.func(ctx)
         except Exception as exc:  # a bug must not hide the other eight steps
+            errors.append(StepError(number=spec.number, id=spec.id, exception=exc))
             out = StepOutcome(
-                status=Status.UNKNOWN,
+                status=Status.ERROR,
                 findings=(
                     finding(
                         "INTERNAL_ERROR",
@@ -144,5 +190,10 @@ def run(ctx: DiagnosisContext, inputs: tuple[str, ...] = ()) -> Diagnosis:
         )
     verdict = verdict_of([r.status for r in results])
     return Diagnosis(
-        query=ctx.query, verdict=verdict, steps=tuple(results), path=ctx.trace.hops, inputs=inputs
+        query=ctx.query,
+        verdict=verdict,
+        steps=tuple(results),
+        path=ctx.trace.hops,
+        inputs=inputs,
+        errors=tuple(errors),
     )
