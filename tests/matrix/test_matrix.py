@@ -329,3 +329,30 @@ def test_guest_evidence_for_an_unknown_vm_is_refused(sample: Snapshot) -> None:
 
     with pytest.raises(UsageError, match="no VM of that name"):
         build_matrix(sample, 22, guest={"vm-nope": object()})
+
+
+@pytest.mark.parametrize("number", [3, 9])
+def test_a_step_that_raises_shows_in_every_cell(
+    sample: Snapshot, monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    """A bug in a step is the first reason of every cell, never a reachable verdict, and the
+    composed cells still equal the reference ones."""
+    import msgspec
+
+    from vnetdoctor.runbook import runner
+    from vnetdoctor.runbook.registry import REGISTRY
+
+    def explode(ctx: object) -> object:
+        raise RuntimeError("boom")
+
+    swap = msgspec.structs.replace
+    steps = [swap(s, func=explode) if s.number == number else s for s in REGISTRY]
+    monkeypatch.setattr(runner, "REGISTRY", steps)
+    composed = build_matrix(sample, 5432, vms="vm-[wd]*")
+    plain = reference_matrix(sample, 5432, vms="vm-[wd]*")
+    assert composed.vms
+    for a, b, cell in composed.pairs():
+        assert cell == plain.cell(a, b), (a, b)
+        assert cell.verdict != "reachable"
+        assert cell.reasons[0].startswith("INTERNAL_ERROR"), cell.reasons
+        assert (number, "error") in cell.signature[0]

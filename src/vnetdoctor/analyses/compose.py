@@ -48,7 +48,7 @@ from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
 from vnetdoctor.runbook.findings import CODES, Finding, Status
 from vnetdoctor.runbook.guest import SMB_PORT
-from vnetdoctor.runbook.runner import Diagnosis, run
+from vnetdoctor.runbook.runner import Diagnosis, run, verdict_of
 
 __all__ = ["build_matrix"]
 
@@ -277,16 +277,15 @@ class _Composer:
         parts = [self._step1.values[step1], (_BY_RANK[status2], items2), *rest]
         statuses = tuple((k + 1, status) for k, (status, _) in enumerate(parts))
         items = tuple(item for _, part in parts for item in part)
-        ranks = {s for _, s in statuses}
-        verdict = (
-            "blocked" if "fail" in ranks else "inconclusive" if "unknown" in ranks else "reachable"
-        )
-        return make_cell(verdict, statuses, items)
+        verdict = verdict_of([Status(s) for _, s in statuses])
+        return make_cell(verdict.value, statuses, items)
 
 
 _RANK = {
     str(s): r
-    for r, s in enumerate((Status.SKIP, Status.PASS, Status.WARN, Status.UNKNOWN, Status.FAIL))
+    for r, s in enumerate(
+        (Status.SKIP, Status.PASS, Status.WARN, Status.UNKNOWN, Status.FAIL, Status.ERROR)
+    )
 }
 _BY_RANK = {r: s for s, r in _RANK.items()}
 

@@ -58,12 +58,15 @@ class Pair:
         }
 
 
+_SIGNIFICANT: Final = frozenset({Status.FAIL, Status.UNKNOWN, Status.ERROR})
+
+
 def _key(f: Finding) -> tuple[str, str | None, str | None]:
     return (f.code, f.resource, f.pointer)
 
 
 def _significant(d: Diagnosis) -> list[Finding]:
-    return [f for s in d.steps for f in s.findings if f.status in (Status.FAIL, Status.UNKNOWN)]
+    return [f for s in d.steps for f in s.findings if f.status in _SIGNIFICANT]
 
 
 @dataclass

@@ -243,15 +243,19 @@ def item_of(finding: Finding, ends: list[tuple[str, str]]) -> Item:
     )
 
 
+_REASON_RANK = {str(Status.ERROR): 0, str(Status.FAIL): 1, str(Status.UNKNOWN): 2}
+
+
 def make_cell(verdict: str, statuses: tuple[tuple[int, str], ...], items: tuple[Item, ...]) -> Cell:
-    """A cell from its step statuses and items: the reasons are the failing items, then the
-    unknown ones, each once."""
+    """A cell from its step statuses and items: the reasons are the steps that raised (a bug),
+    the failing items, then the unknown ones, each once."""
     reasons = []
     for code, _step, status, resource, pointer in items:
-        if status in ("fail", "unknown"):
+        rank = _REASON_RANK.get(status)
+        if rank is not None:
             name = resource.rsplit("/", 1)[-1] if "/" in resource else resource
             where = f" {pointer}" if pointer else ""
-            reasons.append((0 if status == "fail" else 1, f"{code} {name}{where}".strip()))
+            reasons.append((rank, f"{code} {name}{where}".strip()))
     ordered = tuple(dict.fromkeys(r for _, r in sorted(reasons, key=lambda r: r[0])))
     return Cell(verdict, ordered, (statuses, items))
 
