@@ -4,7 +4,8 @@ The loader's own fuzzing throws random documents at it; this spoils real ones wh
 deep (a rule's port range, a route's next hop, a NIC's IP configuration, one line of an
 ``iptables-save``), so that the engine and the guest parsers meet values they were never given.
 Whatever the spoiled part, the CLI answers with a verdict (exit 0, 1 or 3) or one line naming the
-bad input (exit 2): never an internal error (exit 70) or a traceback.
+bad input (exit 2): never an internal error (exit 70, a step's status ``error``, the finding
+``INTERNAL_ERROR``) or a traceback, on either stream.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ EDITS = st.lists(st.tuples(st.sampled_from(LINE_EDITS),
                            st.sampled_from(ODD_LINES)), min_size=1, max_size=4)
 
 
-def _run(args: list[str]) -> tuple[int, str]:
-    """The exit code and stderr; a step that crashed (INTERNAL_ERROR in stdout) fails here."""
+def _run(args: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -50,16 +50,22 @@ def _run(args: list[str]) -> tuple[int, str]:
             main(args)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
-    assert "INTERNAL_ERROR" not in out.getvalue(), f"{args}: a step crashed: {out.getvalue()}"
-    return code, err.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
-def _assert_answered(code: int, err: str, what: str) -> None:
+# What an internal error looks like in either output: a step that raised, or the command itself.
+INTERNAL = ("Traceback", "INTERNAL_ERROR", '"status": "error"', "internal error")
+
+
+def _assert_answered(code: int, out: str, err: str, what: str) -> None:
     assert code in (0, 1, 2, 3), f"{what}: exit {code}: {err[-500:]}"
-    assert "Traceback" not in err, what
-    assert "INTERNAL_ERROR" not in err, what
+    for mark in INTERNAL:
+        assert mark not in err, f"{what}: {err[-500:]}"
+        assert mark not in out, f"{what}: {mark!r} in the report"
     if code == 2:
         assert len(err.strip().splitlines()) == 1, f"{what}: {err}"
+    else:
+        assert out, f"{what}: exit {code} without a report"
 
 
 @settings(max_examples=60, deadline=None,
@@ -76,9 +82,9 @@ def test_a_spoiled_snapshot_gets_a_verdict_or_one_line(name: str, seed: int, new
         estate = Path(tmp) / "estate"
         shutil.copytree(SAMPLE, estate)
         (estate / name).write_text(json.dumps(put(document, place, new)))
-        code, err = _run(["diagnose", "-s", str(estate), "--from", pair[0], "--to", pair[1],
-                          "--port", pair[2], "-o", output])
-    _assert_answered(code, err, f"{name} at {place} = {new!r}")
+        code, out, err = _run(["diagnose", "-s", str(estate), "--from", pair[0], "--to",
+                               pair[1], "--port", pair[2], "-o", output])
+    _assert_answered(code, out, err, f"{name} at {place} = {new!r}")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,6 +100,22 @@ def test_spoiled_guest_evidence_gets_a_verdict_or_one_line(
         lines = spoil_lines(artefact.read_text(errors="replace").splitlines(), rng, edits)
         artefact.write_text("\n".join(lines))
         source, port = GUESTS[vm]
-        code, err = _run(["diagnose", "--sample", "--from", source, "--to", vm, "--port", port,
-                          "--guest", f"{vm}={folder}"])
-    _assert_answered(code, err, f"{artefact.name} after {edits}")
+        code, out, err = _run(["diagnose", "--sample", "--from", source, "--to", vm, "--port",
+                               port, "--guest", f"{vm}={folder}"])
+    _assert_answered(code, out, err, f"{artefact.name} after {edits}")
+
+
+def test_the_harness_rejects_internal_errors() -> None:
+    """A step that raised ends exit 70 and shows in the report: each sign alone fails."""
+    import pytest
+
+    report = '{"steps": [{"status": "error", "findings": [{"code": "INTERNAL_ERROR"}]}]}'
+    for code, out, err in [
+        (70, "{}", "vnetdoctor: internal error: step 3 (guest-firewall) raised ..."),
+        (3, report, ""),
+        (3, "INTERNAL_ERROR  (step 3)", ""),
+        (1, "{}", "Traceback (most recent call last):"),
+    ]:
+        with pytest.raises(AssertionError):
+            _assert_answered(code, out, err, "self-test")
+    _assert_answered(3, '{"verdict": "inconclusive"}', "", "self-test")
