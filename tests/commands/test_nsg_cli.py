@@ -131,6 +131,8 @@ def test_hostile_rule_names_print_inert(estate: Path) -> None:
     (("--remote", "1.2.3.4:99999"), "--remote: invalid port"),
     (("--local", "10.0.0.5:22"), "local IP 10.0.0.5 is not a private IP of VM 'vm1'"),
     (("--protocol", "icmp"), "--protocol 'icmp': expected tcp or udp"),
+    (("--protocol", "*"), "--protocol '*': expected tcp or udp"),
+    (("--protocol", "Esp"), "--protocol 'Esp': expected tcp or udp"),
     (("--direction", "sideways"), "--direction 'sideways': expected inbound or outbound"),
     (("--nic", "nic9"), "no network interface named 'nic9'"),
 ])

@@ -368,3 +368,28 @@ def test_a_step_that_raises_shows_in_every_cell(
         assert cell.reasons[0].startswith("INTERNAL_ERROR"), cell.reasons
         assert (number, "error") in cell.signature[0]
 
+
+@pytest.mark.parametrize("protocol", ["*", "Any"])
+def test_any_protocol_is_composed_as_any(sample: Snapshot, protocol: str) -> None:
+    """The composed matrix once fell back to TCP for ``*`` while the reference asked ``*``:
+    every cell differed. One parser now gives both the same protocol."""
+    composed = build_matrix(sample, 443, protocol, vms="vm-[wdj]*")
+    plain = reference_matrix(sample, 443, protocol, vms="vm-[wdj]*", compute=False)
+    pairs = list(composed.pairs())
+    assert pairs
+    for a, b, cell in pairs:
+        assert cell == plain.cell(a, b), (a, b)
+
+
+@pytest.mark.parametrize("protocol", ["gre", "Esp"])
+def test_a_protocol_diagnose_does_not_trace_is_refused_up_front(
+    sample: Snapshot, protocol: str
+) -> None:
+    """Not silently TCP: the matrix refuses it as ``diagnose`` does."""
+    from vnetdoctor.errors import UsageError
+
+    message = rf"unknown protocol '{protocol}' \(expected tcp, udp or icmp\)"
+    with pytest.raises(UsageError, match=message):
+        build_matrix(sample, 443, protocol, compute=False)
+    with pytest.raises(UsageError, match=message):
+        reference_matrix(sample, 443, protocol, compute=False)

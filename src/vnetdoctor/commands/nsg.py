@@ -31,7 +31,8 @@ from vnetdoctor.report.output import OutputFormat, emit, safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
+# Network Watcher's IP flow verify asks about TCP or UDP only (Protocol.parse knows more).
+_FLOW_PROTOCOLS = (Protocol.TCP, Protocol.UDP)
 _DIRECTIONS = {"inbound": Direction.INBOUND, "outbound": Direction.OUTBOUND}
 
 
@@ -54,6 +55,16 @@ def _choice(value: str, choices: dict[str, Any], flag: str) -> Any:
     found = choices.get(value.strip().casefold())
     if found is None:
         raise UsageError(f"{flag} {value!r}: expected {' or '.join(choices)}")
+    return found
+
+
+def _flow_protocol(value: str) -> Protocol:
+    try:
+        found: Protocol | None = Protocol.parse(value)
+    except ValueError:
+        found = None
+    if found not in _FLOW_PROTOCOLS:
+        raise UsageError(f"--protocol {value!r}: expected tcp or udp")
     return found
 
 
@@ -128,7 +139,7 @@ def ip_flow_verify(
 
     fmt = OutputFormat.parse(output)
     the_direction = _choice(direction, _DIRECTIONS, "--direction")
-    the_protocol = _choice(protocol, _PROTOCOLS, "--protocol")
+    the_protocol = _flow_protocol(protocol)
     local_end = _endpoint(local, "--local")
     remote_end = _endpoint(remote, "--remote")
     tags = _load_tags(service_tags)
