@@ -6,6 +6,11 @@ The library is the product; the ``vnetdoctor`` command is a thin shell over it::
     snap = vnetdoctor.load_snapshot("estate/")
     result = vnetdoctor.diagnose(snap, "vm-web-01", "vm-db-01", 5432)
     print(result.verdict, [f.code for f in result.blockers])
+
+Each input of :func:`diagnose` comes from a loader here: :func:`load_guest` gives a VM's
+:class:`GuestEvidence`, :func:`load_service_tags` the service tags, :func:`snapshot_from_json`
+a snapshot from documents in memory and :func:`apply_plan` the snapshot after a plan. A step
+that raises (a bug) does not raise out of :func:`diagnose`: see ``Diagnosis.internal_error``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ if TYPE_CHECKING:
         effective_security_rules,
         ip_flow_verify,
     )
+    from vnetdoctor.engine.path import (
+        Hop,
+        Trace,
+    )
     from vnetdoctor.engine.routes import (
         effective_routes,
         next_hop,
@@ -44,6 +53,13 @@ if TYPE_CHECKING:
     )
     from vnetdoctor.ingest.loader import (
         load_snapshot,
+        snapshot_from_json,
+    )
+    from vnetdoctor.ingest.plan import (
+        apply_plan,
+    )
+    from vnetdoctor.ingest.servicetags import (
+        load_service_tags,
     )
     from vnetdoctor.model import (
         Access,
@@ -55,6 +71,9 @@ if TYPE_CHECKING:
         Protocol,
         ResourceId,
         Snapshot,
+    )
+    from vnetdoctor.model.evidence import (
+        GuestEvidence,
     )
     from vnetdoctor.runbook.findings import (
         Finding,
@@ -87,6 +106,8 @@ _EXPORTS: dict[str, str] = {
     "EvidenceParseError": "vnetdoctor.errors",
     "Finding": "vnetdoctor.runbook.findings",
     "Flow": "vnetdoctor.model",
+    "GuestEvidence": "vnetdoctor.model.evidence",
+    "Hop": "vnetdoctor.engine.path",
     "IngestWarning": "vnetdoctor.model",
     "InputError": "vnetdoctor.errors",
     "InternalError": "vnetdoctor.errors",
@@ -101,9 +122,11 @@ _EXPORTS: dict[str, str] = {
     "Snapshot": "vnetdoctor.model",
     "SnapshotParseError": "vnetdoctor.errors",
     "Status": "vnetdoctor.runbook.findings",
+    "Trace": "vnetdoctor.engine.path",
     "UsageError": "vnetdoctor.errors",
     "Verdict": "vnetdoctor.runbook.runner",
     "VnetDoctorError": "vnetdoctor.errors",
+    "apply_plan": "vnetdoctor.ingest.plan",
     "build_matrix": "vnetdoctor.analyses.compose",
     "diagnose": "vnetdoctor.api",
     "effective_routes": "vnetdoctor.engine.routes",
@@ -112,10 +135,12 @@ _EXPORTS: dict[str, str] = {
     "ip_flow_verify": "vnetdoctor.engine.nsg",
     "load_guest": "vnetdoctor.api",
     "load_sample": "vnetdoctor.samples",
+    "load_service_tags": "vnetdoctor.ingest.servicetags",
     "load_snapshot": "vnetdoctor.ingest.loader",
     "next_hop": "vnetdoctor.engine.routes",
     "sample_names": "vnetdoctor.samples",
     "sample_path": "vnetdoctor.samples",
+    "snapshot_from_json": "vnetdoctor.ingest.loader",
 }
 
 __version__ = "0.1.0"
@@ -129,6 +154,8 @@ __all__ = [
     "EvidenceParseError",
     "Finding",
     "Flow",
+    "GuestEvidence",
+    "Hop",
     "IngestWarning",
     "InputError",
     "InternalError",
@@ -143,10 +170,12 @@ __all__ = [
     "Snapshot",
     "SnapshotParseError",
     "Status",
+    "Trace",
     "UsageError",
     "Verdict",
     "VnetDoctorError",
     "__version__",
+    "apply_plan",
     "build_matrix",
     "diagnose",
     "effective_routes",
@@ -155,10 +184,12 @@ __all__ = [
     "ip_flow_verify",
     "load_guest",
     "load_sample",
+    "load_service_tags",
     "load_snapshot",
     "next_hop",
     "sample_names",
     "sample_path",
+    "snapshot_from_json",
 ]
 
 
