@@ -369,6 +369,36 @@ def test_a_step_that_raises_shows_in_every_cell(
         assert (number, "error") in cell.signature[0]
 
 
+def test_a_step_2_that_raises_is_named_by_the_matrix(
+    sample: Snapshot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Step 2's findings are what cells are composed from: without them the composed matrix
+    raises the step's error (the command line: one line, exit 70), not an assertion."""
+    import msgspec
+
+    from vnetdoctor.runbook import runner
+    from vnetdoctor.runbook.registry import REGISTRY
+    from vnetdoctor.runbook.runner import StepFailed
+
+    def explode(ctx: object) -> object:
+        raise RuntimeError("boom")
+
+    swap = msgspec.structs.replace
+    monkeypatch.setattr(
+        runner, "REGISTRY", [swap(s, func=explode) if s.number == 2 else s for s in REGISTRY]
+    )
+    with pytest.raises(StepFailed, match=r"step 2 \(nsg-udr\) raised RuntimeError: boom"):
+        build_matrix(sample, 5432, vms="vm-[wd]*")
+    from vnetdoctor.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["matrix", "--sample", "--port", "5432", "--vms", "vm-[wd]*"])
+    assert done.value.code == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("vnetdoctor: internal error: step 2 (nsg-udr) raised RuntimeError")
+
+
 @pytest.mark.parametrize("protocol", ["*", "Any"])
 def test_any_protocol_is_composed_as_any(sample: Snapshot, protocol: str) -> None:
     """The composed matrix once fell back to TCP for ``*`` while the reference asked ``*``:

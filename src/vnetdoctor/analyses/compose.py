@@ -149,6 +149,9 @@ class _Composer:
         delivers to the destination (so its inbound NSGs count), and the items after (return
         route, no route, no host), read off the diagnosis of pair (``i``, ``j``)."""
         diagnosis, ctx, ends = self._diagnose(i, j)
+        if diagnosis.step(_NSG_STEP).status is Status.ERROR:
+            # Step 2 said nothing to compose from: the matrix cannot be built, say why.
+            diagnosis.raise_for_error()
         trace = ctx.trace
         issues = [x for x in trace.issues if (x.step or CODES[x.code].step) == _NSG_STEP]
         # A firewall that SNATs hands the destination's NSGs its own address, not the source's:
