@@ -107,6 +107,11 @@ def test_runbook_never_imports_api_or_analyses() -> None:
     assert violations("runbook", _under("vnetdoctor.api", "vnetdoctor.analyses")) == []
 
 
+def test_api_never_imports_analyses() -> None:
+    """The analyses are built on ``api.diagnose``, not the other way round."""
+    assert violations("api", _under("vnetdoctor.analyses")) == []
+
+
 def test_model_imports_only_model_errors_and_codes() -> None:
     allowed = _under("vnetdoctor.model", "vnetdoctor.errors", "vnetdoctor.codes")
     outside = violations("model", lambda name: _under("vnetdoctor")(name) and not allowed(name))
