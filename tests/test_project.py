@@ -92,6 +92,25 @@ def test_no_export_is_shadowed_by_a_submodule() -> None:
     assert set(_export_problems()) & _SHADOWED_BY_A_SUBMODULE == set()
 
 
+def test_the_command_line_starts_without_the_diagnosis() -> None:
+    """Registering the commands loads no diagnosis (api, the trace, the runner, the matrix):
+    each command imports it when it runs, so ``vnetdoctor --help`` and completion stay fast."""
+    heavy = [
+        "vnetdoctor.api",
+        "vnetdoctor.engine.path",
+        "vnetdoctor.engine.nsg",
+        "vnetdoctor.runbook.runner",
+        "vnetdoctor.analyses.matrix",
+        "vnetdoctor.analyses.compose",
+    ]
+    script = f"import sys, vnetdoctor.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     found = set()

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from vnetdoctor.api import diagnose
 from vnetdoctor.errors import UsageError, VnetDoctorError
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.findings import Finding, Status
-from vnetdoctor.runbook.runner import Diagnosis
+
+if TYPE_CHECKING:  # the diagnosis is imported when a diff runs: `vnetdoctor diff` starts fast
+    from vnetdoctor.runbook.runner import Diagnosis
 
 # What diagnoses one pair: :func:`vnetdoctor.api.diagnose`, or a stand-in with its signature.
-Run = Callable[[Snapshot, str, str, "int | None", str], Diagnosis]
+Run = Callable[[Snapshot, str, str, "int | None", str], "Diagnosis"]
 
 DEFAULT_PORTS: Final = (22, 443)
 MAX_PORTS: Final = 6
@@ -297,11 +298,15 @@ def diff_snapshots(
     after: Snapshot,
     pairs: Sequence[Pair] | None = None,
     *,
-    run: Run = diagnose,
+    run: Run | None = None,
     warnings: Iterable[str] = (),
 ) -> DiffResult:
     """Diagnose every pair on both snapshots with ``run`` (:func:`vnetdoctor.api.diagnose` unless
     given); keep those whose verdict changes (or whose intent does not hold)."""
+    if run is None:
+        from vnetdoctor.api import diagnose
+
+        run = diagnose
     touched: list[str] = []
     ports: list[int] = []
     if pairs is None:
