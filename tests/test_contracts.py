@@ -2,8 +2,8 @@
 
 Data flows one way: ingest -> model -> engine -> runbook -> api -> analyses (and the commands on
 top). Every import counts, wherever it is written: at module level, inside a function (a lazy
-import is still a dependency) or under ``if TYPE_CHECKING:``. Contracts that do not hold yet are
-marked ``xfail(strict=True)``: the day they hold, the mark fails and must go.
+import is still a dependency) or under ``if TYPE_CHECKING:``. A contract that does not hold yet
+is marked ``xfail(strict=True)``, so that the day it holds the mark fails and must go.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "vnetdoctor"
@@ -88,7 +86,6 @@ def later():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/loader.py still reads documents with collect/")
 def test_ingest_never_imports_collect() -> None:
     assert violations("ingest", _under("vnetdoctor.collect")) == []
 
@@ -98,7 +95,6 @@ def test_engine_never_imports_runbook_api_or_analyses() -> None:
     assert violations("engine", upward) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the fabric trace still evaluates guest evidence itself")
 def test_engine_path_never_imports_guest_evaluation() -> None:
     assert violations("engine/path", lambda name: name.startswith("vnetdoctor.engine.guest")) == []
 

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
         load_snapshot,
         snapshot_from_json,
     )
-    from vnetdoctor.ingest.plan import (
+    from vnetdoctor.ingest.preflight import (
         apply_plan,
     )
     from vnetdoctor.ingest.servicetags import (
@@ -126,7 +126,7 @@ _EXPORTS: dict[str, str] = {
     "UsageError": "vnetdoctor.errors",
     "Verdict": "vnetdoctor.runbook.runner",
     "VnetDoctorError": "vnetdoctor.errors",
-    "apply_plan": "vnetdoctor.ingest.plan",
+    "apply_plan": "vnetdoctor.ingest.preflight",
     "build_matrix": "vnetdoctor.analyses.compose",
     "diagnose": "vnetdoctor.api",
     "effective_routes": "vnetdoctor.engine.routes",
