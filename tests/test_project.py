@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import vnetdoctor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,9 +83,6 @@ def test_every_exported_name_imports_in_a_fresh_interpreter() -> None:
     assert set(problems) - _SHADOWED_BY_A_SUBMODULE == set(), problems
 
 
-@pytest.mark.xfail(
-    strict=True, reason="vnetdoctor.inventory, the function, is shadowed by its submodule"
-)
 def test_no_export_is_shadowed_by_a_submodule() -> None:
     assert set(_export_problems()) & _SHADOWED_BY_A_SUBMODULE == set()
 
