@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from vnetdoctor import load_snapshot  # noqa: E402
+from vnetdoctor.engine.fabric import Fabric  # noqa: E402
 from vnetdoctor.engine.nsg import (  # noqa: E402
+    FlowAccess,
     FlowContext,
-    Verdict,
-    engine_for,
     ip_flow_verify,
     reference_decision,
 )
@@ -179,7 +179,7 @@ def flows(count: int, seed: int) -> list[tuple[Direction, Protocol, tuple[Any, A
 
 
 def _reference(engine: Any, nic: Any, direction: Direction, protocol: Protocol,
-               local: tuple[Any, Any], remote: tuple[Any, Any]) -> Verdict:
+               local: tuple[Any, Any], remote: tuple[Any, Any]) -> FlowAccess:
     """Both layers by brute force, combined as Azure does (first Deny, else Unknown, else Allow)."""
     ipc = nic.ip_configurations[0]
     mine = engine.membership(ipc)
@@ -196,9 +196,9 @@ def _reference(engine: Any, nic: Any, direction: Direction, protocol: Protocol,
         decision = reference_decision((*group.security_rules, *group.default_security_rules),
                                       direction, flow, engine.expander(ipc.subnet))
         access.append(decision.access)
-    if Verdict.DENY in access:
-        return Verdict.DENY
-    return Verdict.UNKNOWN if Verdict.UNKNOWN in access else Verdict.ALLOW
+    if FlowAccess.DENY in access:
+        return FlowAccess.DENY
+    return FlowAccess.UNKNOWN if FlowAccess.UNKNOWN in access else FlowAccess.ALLOW
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,23 +214,26 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "estate.json"
         path.write_text(json.dumps(estate(args.rules, args.seed)))
         snapshot = load_snapshot(path)
-    engine = engine_for(snapshot)
+    fabric = Fabric(snapshot)
+    engine = fabric.nsgs()
     nic = snapshot.network_interfaces.find("app1")
     packets = flows(args.flows, args.seed)
 
     start = time.perf_counter()
     for direction in Direction:
-        ip_flow_verify(snapshot, nic, direction, Protocol.TCP, packets[0][2], packets[0][3])
+        ip_flow_verify(snapshot, nic, direction, Protocol.TCP, packets[0][2], packets[0][3],
+                       fabric=fabric)
     compile_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    verdicts = [ip_flow_verify(snapshot, nic, d, p, loc, rem) for d, p, loc, rem in packets]
+    verdicts = [ip_flow_verify(snapshot, nic, d, p, loc, rem, fabric=fabric)
+                for d, p, loc, rem in packets]
     cold_s = time.perf_counter() - start
     engine_s = float("inf")
     for _ in range(args.repeat):
         start = time.perf_counter()
         for d, p, loc, rem in packets:
-            ip_flow_verify(snapshot, nic, d, p, loc, rem)
+            ip_flow_verify(snapshot, nic, d, p, loc, rem, fabric=fabric)
         engine_s = min(engine_s, time.perf_counter() - start)
 
     sample = packets[: args.reference_flows]
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     cold_rate = len(packets) / cold_s
     engine_rate = len(packets) / engine_s
     reference_rate = len(sample) / reference_s
-    counts = {a.value: sum(v.access is a for v in verdicts) for a in Verdict}
+    counts = {a.value: sum(v.access is a for v in verdicts) for a in FlowAccess}
     print(f"NSG pair: {args.rules} custom rules each (+6 defaults), {len(packets)} flows; "
           f"verdicts {counts}")
     print(f"  compile both NSGs, both directions:  {compile_s * 1000:8.1f} ms")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Final
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.guest_oracle import EvidenceOracle
-from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.errors import ResourceNotFound, UsageError
 from vnetdoctor.model.evidence import GuestEvidence
@@ -58,6 +58,7 @@ def diagnose(
     flow_logs: Sequence[PathArg] | None = None,
     fqdn: str | None = None,
     inputs: Sequence[str] = (),
+    fabric: Fabric | None = None,
 ) -> Diagnosis:
     """Why can (or can't) ``source`` reach ``destination`` on ``port``? All nine steps.
 
@@ -70,6 +71,8 @@ def diagnose(
     :class:`~vnetdoctor.errors.ResourceNotFound`). A step that raises does not: its status is
     :attr:`Status.ERROR <vnetdoctor.codes.Status.ERROR>` with an ``INTERNAL_ERROR`` finding, the
     other steps still run, and :attr:`Diagnosis.internal_error` holds what it raised.
+    ``fabric``: the snapshot's :class:`~vnetdoctor.engine.fabric.Fabric`, to share compiled NSGs
+    and route tables between many diagnoses of one snapshot (a new one otherwise).
     """
     proto = parse_protocol(protocol)
     if port is not None and not 0 <= port <= MAX_PORT:
@@ -84,7 +87,7 @@ def diagnose(
     # The tracer asks the guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(
         snapshot,
-        engine_for(snapshot, service_tags),
+        Fabric(snapshot) if fabric is None else fabric,
         profile,
         service_tags,
         fqdn=fqdn,

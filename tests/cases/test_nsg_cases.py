@@ -53,8 +53,8 @@ import pytest
 
 from vnetdoctor import ResourceNotFound, Snapshot, load_snapshot
 from vnetdoctor.engine.nsg import (
+    NsgEngine,
     effective_security_rules,
-    engine_for,
     interface_holding,
     ip_flow_verify,
     security_group_view,
@@ -257,7 +257,7 @@ def _expanded_ok(rule: dict[str, Any], tags: dict[str, TagExpansion]) -> list[st
 
 
 def _tags_for(snap: Snapshot, subnet: Any) -> dict[str, TagExpansion]:
-    engine = engine_for(snap)
+    engine = NsgEngine(snap)
     return {t: engine.tags.expand(t, subnet)
             for t in ("VirtualNetwork", "AzureLoadBalancer", "Internet")}
 
@@ -371,7 +371,7 @@ def test_netsdk_view_with_its_route_table_matches_exactly(
     before = _snapshot(case_id, tmp_path_factory)
     nic = next(iter(before.network_interfaces.values()))
     subnet = nic.primary_ip_configuration.subnet if nic.primary_ip_configuration else None
-    incomplete = engine_for(before).tags.expand("VirtualNetwork", subnet)
+    incomplete = NsgEngine(before).tags.expand("VirtualNetwork", subnet)
     assert not incomplete.is_complete
     assert any("azsmnet6795RT" in r for r in incomplete.reasons)
     resources.append({

@@ -10,6 +10,7 @@ import pytest
 from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.firewall import (
     FirewallEngine,
     fqdn_matches,
@@ -17,7 +18,7 @@ from vnetdoctor.engine.firewall import (
     private_ranges,
     protocol_match,
 )
-from vnetdoctor.engine.nsg import Verdict, engine_for
+from vnetdoctor.engine.nsg import Verdict
 from vnetdoctor.engine.path import Trace, Tracer
 from vnetdoctor.engine.tags import Match
 from vnetdoctor.ingest.loader import snapshot_from_json
@@ -148,7 +149,7 @@ def sample() -> Snapshot:
 
 
 def _trace(snap: Snapshot, src: str, dst: str, port: int) -> Trace:
-    tracer = Tracer(snap, engine_for(snap, None))
+    tracer = Tracer(snap, Fabric(snap))
     return tracer.trace(
         resolve_endpoint(snap, src), resolve_endpoint(snap, dst), Protocol.TCP, port
     )

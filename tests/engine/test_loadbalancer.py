@@ -15,9 +15,9 @@ import pytest
 from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose, load_guest
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.guest_oracle import EvidenceOracle
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex, nat_rule_for, probe_of, rule_for
-from vnetdoctor.engine.nsg import engine_for
 from vnetdoctor.engine.path import (
     FirewallAnswer,
     GuestAccess,
@@ -43,7 +43,7 @@ def sample() -> Snapshot:
 
 
 def _trace(snap: Snapshot, src: str, dst: str, port: int | None, proto: Protocol) -> Trace:
-    tracer = Tracer(snap, engine_for(snap, None))
+    tracer = Tracer(snap, Fabric(snap))
     return tracer.trace(resolve_endpoint(snap, src), resolve_endpoint(snap, dst), proto, port)
 
 
@@ -483,7 +483,7 @@ def _with_guest(snap: Snapshot, guest: dict[str, Any], src: str, dst: str, port:
         protocol=Protocol.TCP,
         port=port,
     )
-    tracer = Tracer(snap, engine_for(snap, None), oracle=EvidenceOracle(guest))
+    tracer = Tracer(snap, Fabric(snap), oracle=EvidenceOracle(guest))
     ctx = DiagnosisContext(snap, query, tracer, {k.casefold(): v for k, v in guest.items()})
     return ctx.trace, run(ctx)
 
@@ -595,7 +595,7 @@ class _Oracle:
 
 
 def _oracle_trace(sample: Snapshot, oracle: GuestOracle) -> Trace:
-    tracer = Tracer(sample, engine_for(sample, None), oracle=oracle)
+    tracer = Tracer(sample, Fabric(sample), oracle=oracle)
     src, dst = resolve_endpoint(sample, "vm-jump-01"), resolve_endpoint(sample, WEB_FRONTEND)
     return tracer.trace(src, dst, Protocol.TCP, 443)
 

@@ -13,9 +13,9 @@ from vnetdoctor import ResourceNotFound, Snapshot, UsageError, load_snapshot
 from vnetdoctor.engine.nsg import (
     CompiledRules,
     FlowContext,
+    NsgEngine,
     Verdict,
     effective_security_rules,
-    engine_for,
     interface_holding,
     ip_flow_verify,
     parse_endpoint,
@@ -435,12 +435,11 @@ def test_explain_lists_every_rule_field_by_field(tmp_path: Path) -> None:
 def test_compiled_rules_can_be_used_directly(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[rule("allow-ssh", 100)])
     group = snap.network_security_groups.find("nsg-nic")
-    engine = engine_for(snap)
+    engine = NsgEngine(snap)
     compiled = CompiledRules.compile((*group.security_rules, *group.default_security_rules),
                                      Direction.INBOUND, engine.expander(None))
     flow = FlowContext(Protocol.TCP, parse_ip("1.2.3.4"), parse_ip("10.0.0.4"), 1, 22)
     assert compiled.decide(flow).rule is group.security_rules[0]
-    assert engine_for(snap) is engine
 
 
 # ---------------------------------------------------------------------------------------------

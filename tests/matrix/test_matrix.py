@@ -19,6 +19,7 @@ from vnetdoctor.analyses.compose import build_matrix
 from vnetdoctor.analyses.matrix import Matrix, reference_matrix, signature
 from vnetdoctor.api import diagnose
 from vnetdoctor.cli import cli
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.ingest.loader import load_snapshot, snapshot_from_json
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.samples import load_sample, sample_path
@@ -34,12 +35,14 @@ N_PAIRS = 1_000
 
 def _agree(snapshot: Snapshot, matrix: Matrix, pairs: list[tuple[str, str]], port: int) -> int:
     vms = {v.name: v for v in snapshot.virtual_machines.values()}
+    fabric = Fabric(snapshot)  # the direct diagnoses' own, not the matrix's
     agreed = 0
     for a, b in pairs:
         cell = matrix.cell(a, b)
         assert cell is not None
         direct = signature(
-            diagnose(snapshot, str(vms[a].id), str(vms[b].id), port), snapshot, vms[a], vms[b]
+            diagnose(snapshot, str(vms[a].id), str(vms[b].id), port, fabric=fabric),
+            snapshot, vms[a], vms[b],
         )
         assert cell.verdict == direct.verdict, (a, b)
         assert cell.signature == direct.signature, (a, b, cell.reasons, direct.reasons)

@@ -39,8 +39,9 @@ from vnetdoctor.analyses.matrix import (
 )
 from vnetdoctor.api import check_guest_names, parse_protocol
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.guest_oracle import EvidenceOracle
-from vnetdoctor.engine.nsg import Verdict, engine_for
+from vnetdoctor.engine.nsg import Verdict
 from vnetdoctor.engine.path import Outcome, Tracer
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Protocol
@@ -66,23 +67,29 @@ def build_matrix(
     *,
     compute: bool = True,
     guest: Mapping[str, GuestEvidence] | None = None,
+    fabric: Fabric | None = None,
 ) -> Matrix:
     """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell
     by composition (see the module doc). ``guest`` maps VM names to guest evidence (see
-    :func:`vnetdoctor.api.load_guest`); a name that is no VM of the snapshot is refused."""
+    :func:`vnetdoctor.api.load_guest`); a name that is no VM of the snapshot is refused.
+    ``fabric``: the snapshot's :class:`~vnetdoctor.engine.fabric.Fabric` (a new one otherwise),
+    shared by every diagnosis and part of the matrix."""
     check_guest_names(snapshot, guest or {})
-    matrix = reference_matrix(snapshot, port, protocol, vms, compute=False, guest=guest)
+    fabric = Fabric(snapshot) if fabric is None else fabric.check(snapshot)
+    matrix = reference_matrix(
+        snapshot, port, protocol, vms, compute=False, guest=guest, fabric=fabric
+    )
     if compute:
-        _Composer(snapshot, matrix).fill()
+        _Composer(snapshot, matrix, fabric).fill()
     return matrix
 
 
 class _Composer:
-    def __init__(self, snapshot: Snapshot, matrix: Matrix) -> None:
+    def __init__(self, snapshot: Snapshot, matrix: Matrix, fabric: Fabric) -> None:
         self.snapshot = snapshot
         self.matrix = matrix
         self.protocol = parse_protocol(matrix.protocol)
-        self.tracer = Tracer(snapshot, engine_for(snapshot), oracle=EvidenceOracle(matrix.guest))
+        self.tracer = Tracer(snapshot, fabric, oracle=EvidenceOracle(matrix.guest))
         self.keys = layered_keys(snapshot, matrix, self.tracer)
         self.smb = matrix.port == SMB_PORT and self.protocol is Protocol.TCP
         self._diagnoses: dict[tuple[int, int], tuple[Diagnosis, DiagnosisContext, Ends]] = {}

@@ -230,18 +230,7 @@ class LayeredKeys:
     def _route_table(
         self, key: routing.TableKey, nic: NetworkInterface, ipc: IpConfiguration | None
     ) -> routing.EffectiveRouteTable:
-        tracer = self.tracer
-        tables = routing.shared_tables(self.snapshot, tracer.profile, tracer.service_tags)
-        table = tables.get(key)
-        if table is None:
-            table = tables[key] = routing.effective_routes(
-                self.snapshot,
-                nic,
-                tracer.profile,
-                service_tags=tracer.service_tags,
-                ip_configuration=ipc,
-            )
-        return table
+        return self.tracer.route_tables.table(nic, ipc, key)
 
     def _bound_index(self, compiled: CompiledRules, side: str) -> Ints:
         key = (id(compiled), side)

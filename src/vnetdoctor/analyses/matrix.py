@@ -33,6 +33,7 @@ import msgspec
 from vnetdoctor.analyses.equivalence import LayeredKeys, local_state
 from vnetdoctor.api import diagnose, parse_protocol
 from vnetdoctor.engine.endpoints import resolve_endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.model.compute import VirtualMachine
 from vnetdoctor.model.evidence import GuestEvidence
@@ -482,13 +483,17 @@ def reference_matrix(
     *,
     compute: bool = True,
     guest: Mapping[str, GuestEvidence] | None = None,
+    fabric: Fabric | None = None,
 ) -> Matrix:
     """Group the VMs in scope (``vms``: a glob on names) and, with ``compute``, fill every cell
     with :func:`vnetdoctor.api.diagnose` of one representative pair per group pair.
 
     ``guest`` maps VM names to guest evidence (see :func:`vnetdoctor.api.load_guest`): a VM with
-    evidence is a group of its own, since what its guest says is its alone.
+    evidence is a group of its own, since what its guest says is its alone. ``fabric``: the
+    snapshot's :class:`~vnetdoctor.engine.fabric.Fabric` (a new one otherwise), shared by every
+    diagnosis of the matrix.
     """
+    fabric = Fabric(snapshot) if fabric is None else fabric.check(snapshot)
     chosen = select_vms(snapshot, vms)
     index = _PrefixIndex(snapshot, parse_protocol(protocol), port)
     evidence = {k.casefold(): v for k, v in (guest or {}).items()}
@@ -508,7 +513,9 @@ def reference_matrix(
     group_of = {name: g.index for g in groups for name in g.members}
 
     def run(src: VirtualMachine, dst: VirtualMachine) -> Cell:
-        result = diagnose(snapshot, str(src.id), str(dst.id), port, protocol, guest=evidence)
+        result = diagnose(
+            snapshot, str(src.id), str(dst.id), port, protocol, guest=evidence, fabric=fabric
+        )
         return signature(result, snapshot, src, dst)
 
     matrix = Matrix(chosen, groups, group_of, run, port, protocol)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -191,6 +192,7 @@ def diff(
     from vnetdoctor.analyses.diff import diff_snapshots, parse_pairs
     from vnetdoctor.api import diagnose as run_diagnosis
     from vnetdoctor.commands.options import open_snapshot
+    from vnetdoctor.engine.fabric import Fabric
     from vnetdoctor.ingest.loader import load_snapshot
     from vnetdoctor.ingest.preflight import apply_plan
 
@@ -210,7 +212,13 @@ def diff(
         pairs = pairs_from_intent_file(base, after_snap, intents_file)
     before_keys = {str(w) for w in base.warnings}
     new_warnings = [str(w) for w in after_snap.warnings if str(w) not in before_keys]
-    result = diff_snapshots(base, after_snap, pairs, run=run_diagnosis, warnings=new_warnings)
+    fabrics = {id(base): Fabric(base), id(after_snap): Fabric(after_snap)}
+
+    def run(snapshot: Snapshot, *args: Any, **kwargs: Any) -> Any:
+        """A diagnosis on one of the two snapshots, with that snapshot's fabric."""
+        return run_diagnosis(snapshot, *args, fabric=fabrics[id(snapshot)], **kwargs)
+
+    result = diff_snapshots(base, after_snap, pairs, run=run, warnings=new_warnings)
     emit(
         result.to_json(),
         OutputFormat.parse(output),

@@ -31,7 +31,6 @@ and fast enough for tens of thousands of routes (``notes/dependencies.md`` §3).
 from __future__ import annotations
 
 import ipaddress
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
@@ -582,9 +581,6 @@ def effective_routes(
 
 
 TableKey = tuple[ResourceId | None, ...]
-_SHARED: weakref.WeakKeyDictionary[
-    Snapshot, dict[tuple[str, int], tuple[object, dict[TableKey, EffectiveRouteTable]]]
-] = weakref.WeakKeyDictionary()
 
 
 def table_key(nic: NetworkInterface, ipc: IpConfiguration | None) -> TableKey:
@@ -599,20 +595,6 @@ def table_key(nic: NetworkInterface, ipc: IpConfiguration | None) -> TableKey:
     ):
         return (chosen.subnet,)
     return (nic.id, None if ipc is None else ipc.id)
-
-
-def shared_tables(
-    snapshot: Snapshot, profile: RouteProfile, service_tags: ServiceTagLookup | None = None
-) -> dict[TableKey, EffectiveRouteTable]:
-    """The route tables built so far for ``snapshot`` (immutable), shared by every trace on it:
-    a table is built once per subnet, not once per diagnosis."""
-    per_snapshot = _SHARED.setdefault(snapshot, {})
-    key = (profile.name, id(service_tags))
-    found = per_snapshot.get(key)
-    if found is None or found[0] is not service_tags:  # an id reused by new tags: start over
-        found = (service_tags, {})
-        per_snapshot[key] = found
-    return found[1]
 
 
 def next_hop(

@@ -251,7 +251,9 @@ def check_intents(
     import time
 
     from vnetdoctor.api import diagnose
+    from vnetdoctor.engine.fabric import Fabric
 
+    fabric = Fabric(snapshot)  # one for every intent: NSGs compiled and routes built once
     results = []
     for intent in intents:
         t0 = time.perf_counter()
@@ -263,7 +265,8 @@ def check_intents(
                 for d in dict.fromkeys(dsts):
                     if s.casefold() == d.casefold():
                         continue
-                    result = diagnose(snapshot, s, d, intent.port, intent.protocol, guest=guest)
+                    result = diagnose(snapshot, s, d, intent.port, intent.protocol, guest=guest,
+                                      fabric=fabric)
                     pairs.append(_judge(intent, _label(snapshot, s), _label(snapshot, d), result))
         except InputError as exc:
             results.append(IntentResult(intent, tuple(pairs), str(exc), time.perf_counter() - t0))

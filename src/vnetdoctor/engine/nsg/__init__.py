@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from vnetdoctor.engine.nsg.api import (
     effective_security_rules,
-    engine_for,
     interface_holding,
     ip_flow_verify,
     security_group_view,
@@ -80,7 +79,6 @@ __all__ = [
     "SecurityGroupView",
     "Verdict",
     "effective_security_rules",
-    "engine_for",
     "evaluate_nsg",
     "field_matches",
     "interface_holding",

@@ -7,47 +7,27 @@ between calls.
 
 from __future__ import annotations
 
-import weakref
+from typing import TYPE_CHECKING
 
 from vnetdoctor.engine.nsg.layers import FlowVerdict, NsgEngine
 from vnetdoctor.engine.nsg.rules import parse_endpoint
 from vnetdoctor.engine.nsg.shapes import EffectiveSecurityRules, SecurityGroupView
-from vnetdoctor.engine.tags import (
-    ServiceTagSource,
-)
+from vnetdoctor.engine.tags import ServiceTagSource
 from vnetdoctor.errors import UsageError
 from vnetdoctor.model.compute import NetworkInterface, VirtualMachine
-from vnetdoctor.model.net import (
-    MAX_PORT,
-    IPAddress,
-    Protocol,
-    parse_ip,
-)
+from vnetdoctor.model.net import MAX_PORT, IPAddress, Protocol, parse_ip
 from vnetdoctor.model.security import Direction
 from vnetdoctor.model.snapshot import Snapshot
 
-# ---------------------------------------------------------------------------------------------
-# The library API
-# ---------------------------------------------------------------------------------------------
-_ENGINES: weakref.WeakKeyDictionary[Snapshot, dict[int, tuple[object, NsgEngine]]] = (
-    weakref.WeakKeyDictionary())
-_LAST: tuple[weakref.ref[Snapshot], object, NsgEngine] | None = None
+if TYPE_CHECKING:
+    from vnetdoctor.engine.fabric import Fabric
 
 
-def engine_for(snapshot: Snapshot, service_tags: ServiceTagSource | None = None) -> NsgEngine:
-    """The shared :class:`NsgEngine` of ``snapshot`` (and ``service_tags``), built on first use."""
-    global _LAST  # noqa: PLW0603 - a one-entry fast path in front of the weak cache
-    last = _LAST
-    if last is not None and last[0]() is snapshot and last[1] is service_tags:
-        return last[2]
-    per_snapshot = _ENGINES.setdefault(snapshot, {})
-    key = id(service_tags)
-    found = per_snapshot.get(key)
-    if found is None or found[0] is not service_tags:
-        found = (service_tags, NsgEngine(snapshot, service_tags))
-        per_snapshot[key] = found
-    _LAST = (weakref.ref(snapshot), service_tags, found[1])
-    return found[1]
+def _engine(snapshot: Snapshot, service_tags: ServiceTagSource | None,
+            fabric: Fabric | None) -> NsgEngine:
+    if fabric is None:
+        return NsgEngine(snapshot, service_tags)
+    return fabric.check(snapshot).nsgs(service_tags)
 
 
 def interface_holding(snapshot: Snapshot, vm: VirtualMachine | str,
@@ -112,6 +92,7 @@ def ip_flow_verify(
     service_tags: ServiceTagSource | None = None,
     *,
     explain: bool = False,
+    fabric: Fabric | None = None,
 ) -> FlowVerdict:
     """Network Watcher's IP flow verify, from a snapshot.
 
@@ -126,9 +107,10 @@ def ip_flow_verify(
     each layer (with every rule's field-by-field match when ``explain``). When both layers allow,
     the rule of the last NSG evaluated is named. Raises :class:`~vnetdoctor.errors.UsageError`
     when ``local`` is not an IP of the NIC or an argument is malformed, and
-    :class:`~vnetdoctor.errors.ResourceNotFound` for an unknown NIC.
+    :class:`~vnetdoctor.errors.ResourceNotFound` for an unknown NIC. ``fabric``: the snapshot's
+    :class:`~vnetdoctor.engine.fabric.Fabric`, to keep the compiled NSGs between calls.
     """
-    engine = engine_for(snapshot, service_tags)
+    engine = _engine(snapshot, service_tags, fabric)
     proto = protocol if isinstance(protocol, Protocol) else _protocol(protocol)
     return engine.verify(_nic(snapshot, nic), _direction(direction), proto,
                          _endpoint(local, "local"), _endpoint(remote, "remote"), explain=explain)
@@ -145,6 +127,8 @@ def effective_security_rules(
     snapshot: Snapshot,
     nic: NetworkInterface | str,
     service_tags: ServiceTagSource | None = None,
+    *,
+    fabric: Fabric | None = None,
 ) -> EffectiveSecurityRules:
     """``az network nic list-effective-nsg``: the NSGs applied to ``nic`` (its own first, then
     its subnet's), each rule in Azure's effective form.
@@ -155,17 +139,19 @@ def effective_security_rules(
     ``expandedSourceAddressPrefix``/``expandedDestinationAddressPrefix``; each NSG entry has a
     ``tagMap``. ``to_azure()`` gives ``{"value": [...]}``.
     """
-    return engine_for(snapshot, service_tags).effective(_nic(snapshot, nic))
+    return _engine(snapshot, service_tags, fabric).effective(_nic(snapshot, nic))
 
 
 def security_group_view(
     snapshot: Snapshot,
     vm: VirtualMachine | str,
     service_tags: ServiceTagSource | None = None,
+    *,
+    fabric: Fabric | None = None,
 ) -> SecurityGroupView:
     """Network Watcher's security group view: per NIC of ``vm``, the rules of the NIC's and the
     subnet's NSG in ARM form, the default rules, and the effective rules (``UserRule_NAME``,
     ``DefaultRule_NAME`` and the legacy ``Default*DenyAll`` Azure still lists)."""
     machine = vm if isinstance(vm, VirtualMachine) else snapshot.virtual_machines.find(vm)
-    return engine_for(snapshot, service_tags).security_group_view(machine)
+    return _engine(snapshot, service_tags, fabric).security_group_view(machine)
 

@@ -208,7 +208,8 @@ def _problems_index(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
 class NsgEngine:
     """NSG answers for one snapshot (and one service tags file), with compiled NSGs cached.
 
-    Get one with :func:`engine_for` to share it between calls.
+    A :class:`vnetdoctor.engine.fabric.Fabric` holds one per service tags source, to share it
+    between calls.
     """
 
     def __init__(self, snapshot: Snapshot, service_tags: ServiceTagSource | None = None) -> None:

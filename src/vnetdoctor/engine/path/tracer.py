@@ -16,14 +16,16 @@ from typing import Final
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint
+from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.firewall import FirewallEngine
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex
-from vnetdoctor.engine.nsg import FlowVerdict, NsgEngine, Verdict
+from vnetdoctor.engine.nsg import FlowVerdict, Verdict
 from vnetdoctor.engine.path import appliances, lb
 from vnetdoctor.engine.path.oracle import GuestOracle
 from vnetdoctor.engine.path.peering import forwarded_check, peer_holding, vnet_of
 from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_arg, port_text
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop, RouteKind
+from vnetdoctor.engine.tags import ServiceTagSource
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.net import IPAddress, Protocol
@@ -98,7 +100,8 @@ class Walk:
 
 
 class Tracer:
-    """Traces packets through one snapshot; engines and route tables are shared between traces.
+    """Traces packets through one snapshot; its ``fabric``'s NSG engine and route tables are
+    shared between traces.
 
     ``oracle`` answers for the guests of load balancer backends (L3); without it, health is
     network-only."""
@@ -106,9 +109,9 @@ class Tracer:
     def __init__(
         self,
         snapshot: Snapshot,
-        nsgs: NsgEngine,
+        fabric: Fabric,
         profile: routing.RouteProfile = routing.DEFAULT_PROFILE,
-        service_tags: routing.ServiceTagLookup | None = None,
+        service_tags: ServiceTagSource | None = None,
         fqdn: str | None = None,
         *,
         oracle: GuestOracle | None = None,
@@ -116,11 +119,12 @@ class Tracer:
         self.snapshot = snapshot
         self.fqdn = fqdn  # the host name an application asks for (Azure Firewall app rules)
         self.oracle = oracle
-        self.nsgs = nsgs
+        self.fabric = fabric.check(snapshot)
+        self.nsgs = fabric.nsgs(service_tags)
         self.profile = profile
         self.service_tags = service_tags
-        # Shared by every tracer on this snapshot (and profile and service tags).
-        self._tables = routing.shared_tables(snapshot, profile, service_tags)
+        # Shared by every tracer given this fabric (with this profile and service tags).
+        self.route_tables = fabric.route_tables(profile, service_tags)
         self._firewalls: FirewallEngine | None = None
         self._lbs: LoadBalancerIndex | None = None
 
@@ -145,18 +149,7 @@ class Tracer:
         source: IPAddress,
         destination: IPAddress,
     ) -> NextHop:
-        key = routing.table_key(nic, ipc)
-        table = self._tables.get(key)
-        if table is None:
-            table = routing.effective_routes(
-                self.snapshot,
-                nic,
-                self.profile,
-                service_tags=self.service_tags,
-                ip_configuration=ipc,
-            )
-            self._tables[key] = table
-        return table.next_hop(destination, source)
+        return self.route_tables.table(nic, ipc).next_hop(destination, source)
 
     def nsg_step(
         self,
