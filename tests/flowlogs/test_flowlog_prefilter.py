@@ -18,7 +18,7 @@ from flowlogs.support import SAMPLES
 from vnetdoctor.flowlogs import pair_evidence
 from vnetdoctor.flowlogs.api import PairEvidence
 from vnetdoctor.flowlogs.discovery import SourceFile, check_file
-from vnetdoctor.flowlogs.prefilter import Needle, forget_proofs, proven_clean
+from vnetdoctor.flowlogs.prefilter import Needle, Proofs, proven_clean
 
 pytest.importorskip("duckdb", reason="the flowlogs extra (duckdb) is not installed")
 
@@ -80,9 +80,9 @@ def answer(ev: PairEvidence) -> tuple[Any, ...]:
 
 def both(paths: list[Path], src: str, dst: str, port: int | None = 3389
          ) -> tuple[PairEvidence, PairEvidence]:
-    forget_proofs()
-    on = pair_evidence(paths, src, dst, port, "tcp")
-    again = pair_evidence(paths, src, dst, port, "tcp")  # with the proofs remembered
+    proofs = Proofs()
+    on = pair_evidence(paths, src, dst, port, "tcp", proofs=proofs)
+    again = pair_evidence(paths, src, dst, port, "tcp", proofs=proofs)  # the proofs remembered
     assert answer(again) == answer(on)
     assert again.summary.files_prefiltered == on.summary.files_prefiltered
     off = pair_evidence(paths, src, dst, port, "tcp", prefilter=False)
@@ -267,14 +267,45 @@ def test_real_samples(fixtures: Path) -> None:
 
 
 def test_a_blob_rewritten_after_its_proof_is_proven_again(tmp_path: Path) -> None:
-    forget_proofs()
+    proofs = Proofs()
     pair = ("10.0.0.1", "10.0.0.2")
     path = write(tmp_path / "a" / "PT1H.json", json.dumps({"records": [azure_v4(
         [v4_tuple("10.0.0.3", "10.0.0.4")])]}))
-    assert pair_evidence([path], *pair).summary.files_prefiltered == 1
+    assert pair_evidence([path], *pair, proofs=proofs).summary.files_prefiltered == 1
+    assert len(proofs) == 1
     # the current hour's blob grows, and now holds a malformed tuple: read, warned about
     write(path.parent / "PT1H.json", json.dumps({"records": [azure_v4(
         [v4_tuple("10.0.0.3", "10.0.0.4"), v4_tuple("10.0.0.3", "10.0.0.4", sport="99999")])]}))
-    again = pair_evidence([path], *pair)
+    again = pair_evidence([path], *pair, proofs=proofs)
     assert again.summary.files_prefiltered == 0
     assert [w.kind.value for w in again.warnings] == ["malformed_tuples"]
+
+
+def test_proofs_are_kept_by_their_reader_only(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob is proven once per :class:`Proofs` that asks; without one, every call proves
+    again (nothing is remembered by the module)."""
+    from vnetdoctor.flowlogs import prefilter
+
+    proven: list[int] = []
+    real = prefilter.proven_clean
+
+    def counted(files: Any) -> set[str]:
+        proven.append(len(files))
+        return real(files)
+
+    monkeypatch.setattr(prefilter, "proven_clean", counted)
+    path = write(tmp_path / "a" / "PT1H.json", json.dumps({"records": [azure_v4(
+        [v4_tuple("10.0.0.3", "10.0.0.4")])]}))
+    pair = ("10.0.0.1", "10.0.0.2")
+    proofs = Proofs()
+    for _ in range(3):
+        assert pair_evidence([path], *pair, proofs=proofs).summary.files_prefiltered == 1
+    assert proven == [1]  # proven once, remembered by ``proofs``
+    for _ in range(2):
+        assert pair_evidence([path], *pair).summary.files_prefiltered == 1
+    assert proven == [1, 1, 1]  # no proofs given: proven each time
+    proofs.forget()
+    assert len(proofs) == 0
+    pair_evidence([path], *pair, proofs=proofs)
+    assert proven == [1, 1, 1, 1]

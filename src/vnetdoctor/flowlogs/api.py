@@ -342,6 +342,7 @@ def pair_evidence(
     cache: PathArg | None = None,
     progress: Progress | None = None,
     prefilter: bool = True,
+    proofs: _prefilter.Proofs | None = None,
 ) -> PairEvidence:
     """Denied flows and observed concurrency between two addresses, in one scan.
 
@@ -353,7 +354,8 @@ def pair_evidence(
     ``src_ip`` and that would give no warning are not parsed (exact: the answer and the
     warnings are the same as without it; :mod:`~vnetdoctor.flowlogs.prefilter`). The summary
     counts them in ``files_prefiltered``, and its tuple counts and time span cover the files
-    read.
+    read. ``proofs`` keeps which files were proven clean for the next question on the same logs
+    (:class:`~vnetdoctor.flowlogs.prefilter.Proofs`); without it they are proven for this call.
     """
     from vnetdoctor.flowlogs.filters import parse_protocol
 
@@ -383,7 +385,7 @@ def pair_evidence(
     source = src.network_address
 
     def choose(files: Sequence[discovery.SourceFile]) -> _prefilter.Split:
-        return _prefilter.split(files, source)
+        return _prefilter.split(files, source, proofs)
 
     result = _run(paths, parts, since=since, until=until, engine=engine, cache=cache,
                   progress=progress, prefilter_by=choose if prefilter else None)

@@ -166,8 +166,10 @@ class Split:
 
 
 def split(files: Sequence[SourceFile],
-          address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Split:
-    """Which of ``files`` the engine must parse for tuples sent by ``address``."""
+          address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+          proofs: Proofs | None = None) -> Split:
+    """Which of ``files`` the engine must parse for tuples sent by ``address``. ``proofs``: the
+    proofs kept for these logs by their reader (none kept beyond this call without it)."""
     needle = Needle(address)
     read: list[SourceFile] = []
     candidates: list[tuple[SourceFile, bytes | None]] = []
@@ -180,7 +182,7 @@ def split(files: Sequence[SourceFile],
             read.append(file)
         else:
             candidates.append((file, data))
-    clean = _remembered_proofs(candidates)
+    clean = (Proofs() if proofs is None else proofs).clean(candidates)
     skipped = [f for f, _ in candidates if f.path in clean]
     read.extend(f for f, _ in candidates if f.path not in clean)
     order = {f.path: i for i, f in enumerate(files)}
@@ -188,30 +190,43 @@ def split(files: Sequence[SourceFile],
     return Split(read=read, skipped=skipped, candidates=len(candidates))
 
 
-# Proofs are remembered for the process, by path, size and modification time: a second question
-# on the same logs (diagnose of several pairs, the matrix) does not prove the same blobs again.
-# A blob still being written changes size and time, and is proven again.
-_PROOFS: dict[tuple[str, int, int], bool] = {}
 _MAX_PROOFS: Final = 200_000
 
 
-def forget_proofs() -> None:
-    """Drop the remembered proofs."""
-    _PROOFS.clear()
+class Proofs:
+    """Which flow-log files were proven clean, by path, size and modification time.
 
+    Kept by whoever reads one set of logs many times (diagnose of several pairs on the same
+    logs), so that a second question does not prove the same blobs again, and dropped with it.
+    A blob still being written changes size and time, and is proven again. At most ``limit``
+    files are remembered; past that, the proofs start over.
+    """
 
-def _remembered_proofs(files: Sequence[tuple[SourceFile, bytes | None]]) -> set[str]:
-    def key(f: SourceFile) -> tuple[str, int, int]:
-        return (f.path, f.size, f.mtime_ns)
+    def __init__(self, limit: int = _MAX_PROOFS) -> None:
+        self.limit = limit
+        self._known: dict[tuple[str, int, int], bool] = {}
 
-    unknown = [(f, data) for f, data in files if key(f) not in _PROOFS]
-    if unknown:
-        clean = proven_clean(unknown)
-        if len(_PROOFS) + len(unknown) > _MAX_PROOFS:
-            _PROOFS.clear()
-        for f, _ in unknown:
-            _PROOFS[key(f)] = f.path in clean
-    return {f.path for f, _ in files if _PROOFS.get(key(f), False)}
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def forget(self) -> None:
+        """Drop the remembered proofs."""
+        self._known.clear()
+
+    def clean(self, files: Sequence[tuple[SourceFile, bytes | None]]) -> set[str]:
+        """The paths of ``files`` proven clean: remembered, or proven now (:func:`proven_clean`)."""
+        def key(f: SourceFile) -> tuple[str, int, int]:
+            return (f.path, f.size, f.mtime_ns)
+
+        known = self._known
+        unknown = [(f, data) for f, data in files if key(f) not in known]
+        if unknown:
+            clean = proven_clean(unknown)
+            if len(known) + len(unknown) > self.limit:
+                known.clear()
+            for f, _ in unknown:
+                known[key(f)] = f.path in clean
+        return {f.path for f, _ in files if known.get(key(f), False)}
 
 
 def proven_clean(files: Sequence[tuple[SourceFile, bytes | None]]) -> set[str]:
