@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import RG, nsg, rule, subnet, vm, vnet
+from builders import RG, default_rules, nsg, rule, subnet, vm, vnet
 
 from vnetdoctor import ResourceNotFound, Snapshot, UsageError, load_snapshot
 from vnetdoctor.engine.nsg import (
     CompiledRules,
+    FlowAccess,
     FlowContext,
     NsgEngine,
-    Verdict,
     effective_security_rules,
     interface_holding,
     ip_flow_verify,
@@ -121,26 +121,26 @@ def test_plural_prefixes_and_port_lists(tmp_path: Path) -> None:
         "web", 100, sourceAddressPrefix=None,
         sourceAddressPrefixes=["198.51.100.0/24", "203.0.113.7"],
         destinationPortRange=None, destinationPortRanges=["80", "8000-8100"])])
-    assert verify(snap, "Inbound", "10.0.0.4:8050", "203.0.113.7:1").access is Verdict.ALLOW
-    assert verify(snap, "Inbound", "10.0.0.4:80", "198.51.100.200:1").access is Verdict.ALLOW
-    assert verify(snap, "Inbound", "10.0.0.4:8101", "198.51.100.1:1").access is Verdict.DENY
-    assert verify(snap, "Inbound", "10.0.0.4:80", "203.0.113.8:1").access is Verdict.DENY
+    assert verify(snap, "Inbound", "10.0.0.4:8050", "203.0.113.7:1").access is FlowAccess.ALLOW
+    assert verify(snap, "Inbound", "10.0.0.4:80", "198.51.100.200:1").access is FlowAccess.ALLOW
+    assert verify(snap, "Inbound", "10.0.0.4:8101", "198.51.100.1:1").access is FlowAccess.DENY
+    assert verify(snap, "Inbound", "10.0.0.4:80", "203.0.113.8:1").access is FlowAccess.DENY
 
 
 def test_source_port_ranges(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[rule("r", 100, sourcePortRange="1024-2048")])
-    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1500").access is Verdict.ALLOW
-    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:80").access is Verdict.DENY
+    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1500").access is FlowAccess.ALLOW
+    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:80").access is FlowAccess.DENY
 
 
 def test_wildcard_port_against_a_partial_rule_is_unknown(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[rule("r", 100, sourcePortRange="1024-2048", access="Deny")])
     v = verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:*")
-    assert v.access is Verdict.UNKNOWN
+    assert v.access is FlowAccess.UNKNOWN
     assert "covers only some ports" in v.notes[0]
     full = estate(tmp_path, nic_nsg=[rule("r", 100, sourcePortRanges=["0-1000", "1001-65535"],
                                           sourcePortRange=None)])
-    assert verify(full, "Inbound", "10.0.0.4:22", "1.2.3.4:*").access is Verdict.ALLOW
+    assert verify(full, "Inbound", "10.0.0.4:22", "1.2.3.4:*").access is FlowAccess.ALLOW
 
 
 def test_rules_of_the_other_direction_are_ignored(tmp_path: Path) -> None:
@@ -180,13 +180,13 @@ def test_both_must_allow_and_the_last_nsg_is_named(tmp_path: Path) -> None:
     snap2 = estate(tmp_path, nic_nsg=[], subnet_nsg=[rule("subnet-allow", 100)])
     v = verify(snap2, "Inbound", "10.0.0.4:22", "1.2.3.4:1")
     assert v.to_azure() == {"access": "Deny", "ruleName": "defaultSecurityRules/DenyAllInBound"}
-    assert v.layers[0].access is Verdict.ALLOW
+    assert v.layers[0].access is FlowAccess.ALLOW
 
 
 def test_a_missing_nsg_allows(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[rule("allow", 100)])
     v = verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1")
-    assert v.access is Verdict.ALLOW
+    assert v.access is FlowAccess.ALLOW
     assert v.layers[0].nsg_id is None
     bare = estate(tmp_path)
     v = verify(bare, "Inbound", "10.0.0.4:3389", "1.2.3.4:1")
@@ -231,10 +231,10 @@ def test_a_nic_whose_vnet_is_missing_has_an_unknown_subnet_layer(tmp_path: Path)
     path = tmp_path / "novnet.json"
     path.write_text(json.dumps(resources))
     snap = load_snapshot(path)
-    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is Verdict.UNKNOWN
+    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is FlowAccess.UNKNOWN
     # Outbound: the NIC's NSG denies first, so the missing subnet does not matter.
     v = verify(snap, "Outbound", "10.0.0.4:1", "10.9.9.9:22")
-    assert v.access is Verdict.UNKNOWN  # AllowVnetOutBound needs the VirtualNetwork tag
+    assert v.access is FlowAccess.UNKNOWN  # AllowVnetOutBound needs the VirtualNetwork tag
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,13 +253,13 @@ def test_virtual_network_tag_and_internet(tmp_path: Path) -> None:
         "defaultSecurityRules/DenyAllOutBound"
     # 13.96.0.1: Azure's Internet tag excluded it in some years only.
     drifting = verify(snap, "Outbound", "10.0.0.4:1", "13.96.0.1:443")
-    assert drifting.access is Verdict.UNKNOWN
+    assert drifting.access is FlowAccess.UNKNOWN
     assert "Internet" in drifting.notes[0]
 
 
 def test_azure_load_balancer_tag(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[])
-    assert verify(snap, "Inbound", "10.0.0.4:80", "168.63.129.16:1").access is Verdict.ALLOW
+    assert verify(snap, "Inbound", "10.0.0.4:80", "168.63.129.16:1").access is FlowAccess.ALLOW
     snap2 = estate(tmp_path, nic_nsg=[rule("lb-only", 100, sourceAddressPrefix="AzureLoadBalancer",
                                            destinationPortRange="*", access="Deny")])
     assert verify(snap2, "Inbound", "10.0.0.4:80", "168.63.129.16:1").rule_name == \
@@ -275,17 +275,17 @@ def test_unknown_service_tag_is_unknown_and_named(tmp_path: Path) -> None:
     assert "'Storage'" in v.notes[0]
     assert "--service-tags" in v.notes[0]
     # A packet the rule cannot match (another port) is decided without the tag.
-    assert verify(snap, "Outbound", "10.0.0.4:1", "20.60.1.2:80").access is Verdict.ALLOW
+    assert verify(snap, "Outbound", "10.0.0.4:1", "20.60.1.2:80").access is FlowAccess.ALLOW
     tags = parse_service_tags(json.dumps({"changeNumber": 1, "values": [
         {"name": "Storage", "id": "Storage", "properties": {"addressPrefixes": ["20.60.0.0/16"]}},
     ]}), path="tags.json")
     assert verify(snap, "Outbound", "10.0.0.4:1", "20.60.1.2:443",
                   service_tags=tags).rule_name == "securityRules/storage"
     assert verify(snap, "Outbound", "10.0.0.4:1", "20.61.1.2:443",
-                  service_tags=tags).access is Verdict.ALLOW
+                  service_tags=tags).access is FlowAccess.ALLOW
     missing = parse_service_tags('{"values": []}', path="empty.json")
     v = verify(snap, "Outbound", "10.0.0.4:1", "20.60.1.2:443", service_tags=missing)
-    assert v.access is Verdict.UNKNOWN
+    assert v.access is FlowAccess.UNKNOWN
     assert "not in empty.json" in v.notes[0]
 
 
@@ -308,7 +308,7 @@ def test_udr_prefix_in_virtual_network_states_the_assumption(tmp_path: Path) -> 
     assert any("decision 2" in n for n in v.notes)
     path.write_text(json.dumps(resources))  # the route table is referenced but absent
     v = verify(load_snapshot(path), "Inbound", "10.0.0.4:22", "172.20.1.1:1")
-    assert v.access is Verdict.UNKNOWN
+    assert v.access is FlowAccess.UNKNOWN
     assert "rt1" in v.notes[0]
 
 
@@ -341,7 +341,7 @@ def test_application_security_groups(tmp_path: Path) -> None:
         "securityRules/deny-vnet"
     # 10.0.0.9 is in the VNet but no NIC of the snapshot holds it: membership unknown.
     unknown = verify(snap, "Inbound", "10.0.0.4:443", "10.0.0.9:1")
-    assert unknown.access is Verdict.UNKNOWN
+    assert unknown.access is FlowAccess.UNKNOWN
     assert "application security groups" in unknown.notes[0]
     # Outside the VNet: not a member of any ASG.
     assert verify(snap, "Inbound", "10.0.0.4:443", "8.8.8.8:1").rule_name == \
@@ -354,7 +354,7 @@ def test_a_rule_with_problems_is_unknown_when_reached(tmp_path: Path) -> None:
         rule("allow", 200, destinationPortRange="*", protocol="*"),
     ])
     v = verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1")
-    assert v.access is Verdict.UNKNOWN
+    assert v.access is FlowAccess.UNKNOWN
     assert "securityRules/broken" in v.notes[0]
     # The broken rule is Tcp-only: a UDP packet never reaches its bad port field.
     assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1", protocol="Udp").rule_name == \
@@ -365,16 +365,16 @@ def test_missing_priority_makes_any_possible_match_unknown(tmp_path: Path) -> No
     nopriority = rule("nopriority")
     del nopriority["properties"]["priority"]
     snap = estate(tmp_path, nic_nsg=[nopriority, rule("allow", 200, destinationPortRange="*")])
-    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is Verdict.UNKNOWN
+    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is FlowAccess.UNKNOWN
     assert verify(snap, "Inbound", "10.0.0.4:80", "1.2.3.4:1").rule_name == \
         "securityRules/allow"
 
 
 def test_equal_priorities_with_different_access_are_unknown(tmp_path: Path) -> None:
     snap = estate(tmp_path, nic_nsg=[rule("a", 100), rule("b", 100, access="Deny")])
-    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is Verdict.UNKNOWN
+    assert verify(snap, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is FlowAccess.UNKNOWN
     same = estate(tmp_path, nic_nsg=[rule("a", 100), rule("b", 100)])
-    assert verify(same, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is Verdict.ALLOW
+    assert verify(same, "Inbound", "10.0.0.4:22", "1.2.3.4:1").access is FlowAccess.ALLOW
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,3 +497,63 @@ def test_security_group_view_shape(tmp_path: Path) -> None:
                          "DefaultRule_AllowInternetOutBound", "DefaultRule_DenyAllOutBound"]
     assert "UserRule_web" in names
     assert len(assoc["defaultSecurityRules"]) == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# A hand-written snapshot without Azure's default rules
+# ---------------------------------------------------------------------------------------------
+def _without_defaults(tmp_path: Path, defaults: list[dict[str, Any]] | None) -> Snapshot:
+    """nic1 with NSG nsg-nic holding one custom rule (SSH in) and ``defaults`` as its
+    ``defaultSecurityRules`` (``None``: the key absent, as in a trimmed export)."""
+    body = nsg("nsg-nic", [rule("allow-ssh", 1000)], defaults=False)
+    if defaults is not None:
+        body["properties"]["defaultSecurityRules"] = defaults
+    resources = [
+        vnet("vnet1", "10.0.0.0/16", [subnet(VNET1, "default", "10.0.0.0/24")]),
+        nic("nic1", "10.0.0.4", nsg_name="nsg-nic"),
+        vm("vm1", ["nic1"]),
+        body,
+    ]
+    path = tmp_path / "estate.json"
+    path.write_text(json.dumps(resources))
+    return load_snapshot(path)
+
+
+def test_an_nsg_without_default_rules_gets_azures_six(tmp_path: Path) -> None:
+    """Azure never lists an NSG without its default rules and they cannot be removed: a body
+    without ``defaultSecurityRules`` is evaluated with them, and the snapshot says so."""
+    snap = _without_defaults(tmp_path, None)
+    assert [(w.kind.value, w.field) for w in snap.warnings] == [
+        ("default_assumed", "defaultSecurityRules")]
+    denied = verify(snap, "Inbound", "10.0.0.4:23", "203.0.113.9:50000")
+    assert denied.to_azure() == {"access": "Deny",
+                                 "ruleName": "defaultSecurityRules/DenyAllInBound"}
+    vnet_in = verify(snap, "Inbound", "10.0.0.4:80", "10.0.0.9:50000")
+    assert vnet_in.to_azure() == {"access": "Allow",
+                                  "ruleName": "defaultSecurityRules/AllowVnetInBound"}
+    out = verify(snap, "Outbound", "10.0.0.4:*", "203.0.113.9:443")
+    assert out.to_azure() == {"access": "Allow",
+                              "ruleName": "defaultSecurityRules/AllowInternetOutBound"}
+    assert verify(snap, "Inbound", "10.0.0.4:22", "203.0.113.9:1").rule_name == (
+        "securityRules/allow-ssh")
+    listed = effective_security_rules(snap, "nic1").to_azure()["value"][0]
+    names = [r["name"] for r in listed["effectiveSecurityRules"]]
+    assert names[0] == "securityRules/allow-ssh"
+    assert len([n for n in names if n.startswith("defaultSecurityRules/")]) == 6
+    assert security_group_view(snap, "vm1").to_azure()["networkInterfaces"]
+
+
+def test_an_nsg_whose_default_rules_lack_deny_all_still_evaluates(tmp_path: Path) -> None:
+    """A trimmed list without the DenyAll rules: a packet no rule matches is denied, as Azure's
+    DenyAll would, with no rule to name, and the layer says why."""
+    allow_vnet = default_rules(nsg_id("nsg-nic"))[:1]  # AllowVnetInBound only
+    snap = _without_defaults(tmp_path, allow_vnet)
+    v = verify(snap, "Inbound", "10.0.0.4:23", "203.0.113.9:50000", explain=True)
+    assert v.access is FlowAccess.DENY
+    assert v.rule is None
+    assert v.to_azure() == {"access": "Deny"}
+    assert "no rule of NSG 'nsg-nic' matches" in v.layers[1].reason
+    assert verify(snap, "Inbound", "10.0.0.4:80", "10.0.0.9:1").rule_name == (
+        "defaultSecurityRules/AllowVnetInBound")
+    assert verify(snap, "Outbound", "10.0.0.4:*", "203.0.113.9:443").access is FlowAccess.DENY
+    assert effective_security_rules(snap, "nic1").complete

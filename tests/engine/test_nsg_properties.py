@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from vnetdoctor.engine.nsg import (
     AsgMembership,
     CompiledRules,
+    FlowAccess,
     FlowContext,
     RuleDecision,
-    Verdict,
     field_matches,
     reference_decision,
     shape_rule,
@@ -204,6 +204,6 @@ def test_explanations_agree_with_the_reference_fields(
         assert all(e.outcome == "no match" for e in evaluations)
     else:
         assert [e.rule for e in deciding] == [decision.rule]
-        assert (deciding[0].outcome == "may match") is (decision.access is Verdict.UNKNOWN)
+        assert (deciding[0].outcome == "may match") is (decision.access is FlowAccess.UNKNOWN)
         before = evaluations[:decision.position]
         assert all(min(e.fields.values()) is Match.NO for e in before)
