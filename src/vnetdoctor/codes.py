@@ -56,6 +56,13 @@ CODES: Final[dict[str, CodeSpec]] = {
         "Export VMs with their instance view (`az vm list -d`, or Resource "
         "Graph's properties.extended.instanceView).",
     ),
+    "VMSS_INSTANCE_MODEL_STALE": CodeSpec(
+        1,
+        _W,
+        "The scale-set instance is behind its scale set's model",
+        "Upgrade the instance to the latest model (`az vmss update-instances`), or keep in mind "
+        "that its own NIC, not the model, decides its traffic until then.",
+    ),
     "NIC_NOT_FOUND": CodeSpec(
         1,
         _U,

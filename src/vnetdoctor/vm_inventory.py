@@ -33,15 +33,40 @@ class InventoryVm(msgspec.Struct, frozen=True, kw_only=True):
     power_state: str | None
     os_type: str | None
     nics: tuple[InventoryNic, ...]
+    scale_set: str | None = None
+    instance_id: str | None = None
+
+
+class InventoryInstance(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    id: str
+    instance_id: str | None
+    computer_name: str | None
+    power_state: str | None
+    latest_model_applied: bool | None
+    private_ip_addresses: tuple[str, ...] = ()
+
+
+class InventoryScaleSet(msgspec.Struct, frozen=True, kw_only=True):
+    """A scale set and its members as the snapshot has them (``found``: the set's own row)."""
+
+    name: str
+    id: str
+    found: bool
+    orchestration_mode: str | None
+    capacity: int | None
+    instances: tuple[InventoryInstance, ...]
 
 
 class Inventory(msgspec.Struct, frozen=True, kw_only=True):
     vms: tuple[InventoryVm, ...]
     warnings: tuple[IngestWarning, ...]
+    scale_sets: tuple[InventoryScaleSet, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The documented JSON shape (camelCase, as Azure tools print)."""
-        return {
+        """The documented JSON shape (camelCase, as Azure tools print). Scale-set keys appear
+        only for snapshots that hold scale sets, so other outputs keep their shape."""
+        out = {
             "vms": [
                 {
                     "name": vm.name,
@@ -49,6 +74,7 @@ class Inventory(msgspec.Struct, frozen=True, kw_only=True):
                     "kind": vm.kind,
                     "powerState": vm.power_state,
                     "osType": vm.os_type,
+                    **_member_json(vm),
                     "nics": [
                         {
                             "name": nic.name,
@@ -71,6 +97,37 @@ class Inventory(msgspec.Struct, frozen=True, kw_only=True):
             ],
             "warnings": [warning_json(w) for w in self.warnings],
         }
+        if self.scale_sets:
+            out["scaleSets"] = [_scale_set_json(s) for s in self.scale_sets]
+        return out
+
+
+def _member_json(vm: InventoryVm) -> dict[str, Any]:
+    if vm.scale_set is None:
+        return {}
+    return {"scaleSet": vm.scale_set, "instanceId": vm.instance_id}
+
+
+def _scale_set_json(s: InventoryScaleSet) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "id": s.id,
+        "found": s.found,
+        "orchestrationMode": s.orchestration_mode,
+        "capacity": s.capacity,
+        "instances": [
+            {
+                "name": i.name,
+                "id": i.id,
+                "instanceId": i.instance_id,
+                "computerName": i.computer_name,
+                "powerState": i.power_state,
+                "latestModelApplied": i.latest_model_applied,
+                "privateIPAddresses": list(i.private_ip_addresses),
+            }
+            for i in s.instances
+        ],
+    }
 
 
 def warning_json(w: IngestWarning) -> dict[str, Any]:
@@ -132,6 +189,8 @@ def inventory(snapshot: Snapshot) -> Inventory:
                 power_state=vm.power_state,
                 os_type=vm.os_type,
                 nics=tuple(nics),
+                scale_set=_id(vm.scale_set),
+                instance_id=vm.instance_id,
             )
         )
     for cvm in sorted(
@@ -159,4 +218,42 @@ def inventory(snapshot: Snapshot) -> Inventory:
                 nics=(classic_nic,),
             )
         )
-    return Inventory(vms=tuple(vms), warnings=snapshot.warnings)
+    return Inventory(vms=tuple(vms), warnings=snapshot.warnings, scale_sets=_scale_sets(snapshot))
+
+
+def _scale_sets(snapshot: Snapshot) -> tuple[InventoryScaleSet, ...]:
+    """Each scale set with its instances (Uniform) or VMs (Flexible), by instance ID; a set
+    whose members are in the snapshot but whose own row is not is listed too."""
+    ids = dict.fromkeys(snapshot.virtual_machine_scale_sets)
+    listed = (vm.scale_set for vm in snapshot.virtual_machines.values() if vm.scale_set)
+    ids.update(dict.fromkeys(listed))
+    out = []
+    for set_id in sorted(ids, key=lambda i: (i.name.casefold(), i)):
+        vmss = snapshot.virtual_machine_scale_sets.get_ref(set_id)
+        members = []
+        for vm in snapshot.instances_of(set_id):
+            nic = snapshot.primary_nic(vm)
+            members.append(
+                InventoryInstance(
+                    name=vm.name,
+                    id=str(vm.id),
+                    instance_id=vm.instance_id,
+                    computer_name=vm.computer_name,
+                    power_state=vm.power_state,
+                    latest_model_applied=vm.latest_model_applied,
+                    private_ip_addresses=tuple(str(a) for a in nic.private_ip_addresses)
+                    if nic is not None
+                    else (),
+                )
+            )
+        out.append(
+            InventoryScaleSet(
+                name=vmss.name if vmss is not None else set_id.name,
+                id=str(set_id),
+                found=vmss is not None,
+                orchestration_mode=vmss.orchestration_mode if vmss is not None else None,
+                capacity=vmss.capacity if vmss is not None else None,
+                instances=tuple(members),
+            )
+        )
+    return tuple(out)

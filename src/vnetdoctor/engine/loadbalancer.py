@@ -31,6 +31,7 @@ from vnetdoctor.model.loadbalancer import (
     Probe,
 )
 from vnetdoctor.model.net import IPAddress, Protocol
+from vnetdoctor.model.scaleset import is_instance_ip_configuration
 from vnetdoctor.model.snapshot import Snapshot
 
 PROBE_SOURCE: Final = ipaddress.ip_address("168.63.129.16")
@@ -226,6 +227,31 @@ class LoadBalancerIndex:
             return None
         return Backend(ip=ip, nic=holders[0][0], ip_configuration=holders[0][1], pool=pool)
 
+    def _add_instance_members(
+        self, index: dict[ResourceId, list[tuple[NetworkInterface, IpConfiguration]]]
+    ) -> None:
+        """Scale-set instance ipconfigs a pool lists (``backendIPConfigurations``, or a
+        member's ``networkInterfaceIPConfiguration``) whose NIC row does not list the pool:
+        Azure records the membership on the pool (docs/semantics/scale-sets.md#vmss-6)."""
+        for lb in self.snapshot.load_balancers.values():
+            for pool in lb.backend_address_pools:
+                listed = [
+                    *pool.backend_ip_configurations,
+                    *(
+                        a.network_interface_ip_configuration
+                        for a in pool.load_balancer_backend_addresses
+                        if a.network_interface_ip_configuration is not None
+                        and a.ip_address is None
+                    ),
+                ]
+                for ipc_id in listed:
+                    if not is_instance_ip_configuration(ipc_id):
+                        continue
+                    found = self.ip_configuration(ipc_id)
+                    members = index.setdefault(pool.id, [])
+                    if found is not None and all(c.id != ipc_id for _, c in members):
+                        members.append(found)
+
     def backends(self, lb: LoadBalancer, rule: LoadBalancingRule) -> list[Backend]:
         if self._pool_members is None:
             index: dict[ResourceId, list[tuple[NetworkInterface, IpConfiguration]]] = {}
@@ -233,6 +259,7 @@ class LoadBalancerIndex:
                 for ipc in nic.ip_configurations:
                     for pool_ref in ipc.load_balancer_backend_address_pools:
                         index.setdefault(pool_ref, []).append((nic, ipc))
+            self._add_instance_members(index)
             self._pool_members = index
         out: list[Backend] = []
         for pool_id in dict.fromkeys(rule.backend_address_pools):

@@ -692,6 +692,7 @@ def vm_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualMachine:
         computer_name=r.str_(os_profile, "computerName", rid),
         vm_size=r.str_(r.dict_(p, "hardwareProfile", rid), "vmSize", rid),
         provisioning_state=r.str_(p, "provisioningState", rid),
+        scale_set=r.ref(p, "virtualMachineScaleSet", rid),  # a Flexible scale set's member
     )
 
 

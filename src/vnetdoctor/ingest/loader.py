@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
-from vnetdoctor.ingest import arm, plan
+from vnetdoctor.ingest import arm, plan, vmss
 from vnetdoctor.ingest.collected import ingest_warnings
 from vnetdoctor.ingest.documents import (
     PathArg,
@@ -39,6 +39,9 @@ from vnetdoctor.model.ids import ResourceId, fold
 from vnetdoctor.model.network_manager import ENVELOPE_TYPE
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
+
+# Every converter: ARM's, and the scale sets' from their own module.
+CONVERTERS = {**arm.CONVERTERS, **vmss.CONVERTERS}
 
 
 @dataclass
@@ -211,7 +214,7 @@ def _collect_resource(item: Any, index: int, path: str, reader: Reader, col: _Co
         )
     rtype = raw_type.strip().casefold()
     raw = _Raw(rtype, item, path)
-    if rtype in arm.CONVERTERS:
+    if rtype in CONVERTERS:
         if rid in col.top:
             col.warnings.append(
                 IngestWarning.of(
@@ -296,15 +299,16 @@ def _same_id(value: Any, rid: ResourceId) -> bool:
 # Conversion and reference checks
 # ---------------------------------------------------------------------------------------------
 def _build(col: _Collected, leading: tuple[IngestWarning, ...] = ()) -> Snapshot:
-    tables: dict[str, dict[ResourceId, Any]] = {attr: {} for attr, _ in arm.CONVERTERS.values()}
+    tables: dict[str, dict[ResourceId, Any]] = {attr: {} for attr, _ in CONVERTERS.values()}
     readers: dict[str, Reader] = {}
     while col.top:
         rid, raw = col.top.popitem()
-        attr, convert = arm.CONVERTERS[raw.type]
+        attr, convert = CONVERTERS[raw.type]
         reader = readers.get(raw.path)
         if reader is None:
             reader = readers[raw.path] = Reader(raw.path, col.warnings, col.ids)
         tables[attr][rid] = convert(reader, raw.body, rid)
+    vmss.complete(tables, col.warnings)
     classic_vms = _merge_classic(col.classic, col.warnings)
     for type_name, count in sorted(col.other.items()):
         col.warnings.append(

@@ -60,7 +60,12 @@ class NetworkInterfaceReference(msgspec.Struct, frozen=True, gc=False):
 
 class VirtualMachine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An ARM VM. ``power_state`` is the part after ``PowerState/`` (``running``, ``deallocated``),
-    or ``None`` when the snapshot carries no instance view: then it is unknown, not running."""
+    or ``None`` when the snapshot carries no instance view: then it is unknown, not running.
+
+    A scale-set instance is a VM too (docs/semantics/scale-sets.md#vmss-1): ``scale_set`` names
+    its set (Uniform and Flexible), ``instance_id`` is set for a Uniform instance only, and
+    ``latest_model_applied`` is the instance's own flag (``None`` when not said).
+    """
 
     id: ResourceId
     name: str
@@ -71,6 +76,14 @@ class VirtualMachine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     computer_name: str | None = None
     vm_size: str | None = None
     provisioning_state: str | None = None
+    scale_set: ResourceId | None = None
+    instance_id: str | None = None
+    latest_model_applied: bool | None = None
+
+    @property
+    def is_scale_set_instance(self) -> bool:
+        """A Uniform instance (``virtualMachineScaleSets/virtualMachines``), not a Flexible VM."""
+        return self.instance_id is not None
 
     @property
     def is_running(self) -> bool | None:

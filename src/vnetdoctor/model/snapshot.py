@@ -27,6 +27,7 @@ from vnetdoctor.model.loadbalancer import LoadBalancer, NatGateway
 from vnetdoctor.model.net import IPAddress
 from vnetdoctor.model.network import RouteTable, Subnet, VirtualNetwork, VirtualNetworkPeering
 from vnetdoctor.model.network_manager import EffectiveSecurityAdminRules, SecurityAdminRule
+from vnetdoctor.model.scaleset import InstanceNames, VirtualMachineScaleSet, instances_by_set
 from vnetdoctor.model.security import ApplicationSecurityGroup, NetworkSecurityGroup
 from vnetdoctor.model.warnings import IngestWarning
 
@@ -84,6 +85,33 @@ class Resources(Mapping[ResourceId, T], Generic[T]):
         raise ResourceNotFound(self._kind, text, sorted(str(m) for m in matches))
 
 
+class VirtualMachines(Resources[VirtualMachine]):
+    """The VM table, which also finds a scale-set instance by the names Azure's tools give it
+    (``vmss/3``, the computer name, a one-instance set's name) when no VM has the name itself."""
+
+    __slots__ = ("_instance_names",)
+
+    def __init__(self, items: Mapping[ResourceId, VirtualMachine]) -> None:
+        super().__init__("virtual machine", items)
+        self._instance_names: InstanceNames | None = None
+
+    def find(self, name_or_id: str) -> VirtualMachine:
+        try:
+            return super().find(name_or_id)
+        except ResourceNotFound as exc:
+            if exc.candidates or name_or_id.strip().startswith("/"):
+                raise
+            missing = exc
+        if self._instance_names is None:
+            self._instance_names = InstanceNames(self)
+        found = self._instance_names.lookup(name_or_id.strip())
+        if not found:
+            raise missing
+        if len(found) > 1:
+            raise ResourceNotFound(self._kind, name_or_id.strip(), sorted(str(m) for m in found))
+        return self[found[0]]
+
+
 class Snapshot:
     """An Azure estate as vnetdoctor sees it. Build it with :func:`vnetdoctor.load_snapshot`."""
 
@@ -107,13 +135,14 @@ class Snapshot:
         firewall_policies: Mapping[ResourceId, FirewallPolicy] | None = None,
         ip_groups: Mapping[ResourceId, IpGroup] | None = None,
         effective_admin_rules: Mapping[ResourceId, EffectiveSecurityAdminRules] | None = None,
+        virtual_machine_scale_sets: Mapping[ResourceId, VirtualMachineScaleSet] | None = None,
         other_resources: Mapping[str, int] | None = None,
         warnings: Iterable[IngestWarning] = (),
         sources: Iterable[str] = (),
     ) -> None:
         self.virtual_networks = Resources("virtual network", virtual_networks or {})
         self.network_interfaces = Resources("network interface", network_interfaces or {})
-        self.virtual_machines = Resources("virtual machine", virtual_machines or {})
+        self.virtual_machines = VirtualMachines(virtual_machines or {})
         self.network_security_groups = Resources(
             "network security group", network_security_groups or {}
         )
@@ -142,6 +171,10 @@ class Snapshot:
             "effective security admin rules", effective_admin_rules or {}
         )
         self._admin_by_vnet: dict[ResourceId, tuple[SecurityAdminRule, ...]] | None = None
+        self.virtual_machine_scale_sets = Resources(
+            "virtual machine scale set", virtual_machine_scale_sets or {}
+        )
+        self._instances: dict[ResourceId, list[VirtualMachine]] | None = None
         self.other_resources: Mapping[str, int] = MappingProxyType(dict(other_resources or {}))
         self.warnings: tuple[IngestWarning, ...] = tuple(warnings)
         self.sources: tuple[str, ...] = tuple(sources)
@@ -207,6 +240,12 @@ class Snapshot:
                 for ref in candidate.network_interfaces
             }
         return self._nic_to_vm.get(nic.id)
+
+    def instances_of(self, scale_set: ResourceId) -> tuple[VirtualMachine, ...]:
+        """The instances (Uniform) or VMs (Flexible) of a scale set, by instance ID."""
+        if self._instances is None:
+            self._instances = instances_by_set(self.virtual_machines.values())
+        return tuple(self._instances.get(scale_set, ()))
 
     def firewall_at(self, ip: IPAddress) -> AzureFirewall | None:
         """The Azure Firewall whose private (next-hop) address is ``ip``, if any."""

@@ -8,6 +8,7 @@ from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome, outcome
 from vnetdoctor.runbook.findings import Finding, Status, finding
 from vnetdoctor.runbook.guest import guest_ip_findings
 from vnetdoctor.runbook.registry import step
+from vnetdoctor.runbook.scaleset import instance_findings, missing_nic_hint, start_command
 
 
 def _end(role: str, end: Endpoint) -> list[Finding]:
@@ -32,7 +33,7 @@ def _end(role: str, end: Endpoint) -> list[Finding]:
                     f"The {role} VM {vm.name} is {vm.power_state}, not running",
                     resource=vm.id,
                     pointer="/properties/instanceView/statuses",
-                    command=f"az vm start -g {vm.id.resource_group} -n {vm.name}",
+                    command=start_command(vm),
                 )
             )
         elif vm.is_running is None:
@@ -49,7 +50,7 @@ def _end(role: str, end: Endpoint) -> list[Finding]:
                     "NIC_NOT_FOUND",
                     f"The {role} VM {vm.name} refers to network interface "
                     f"{end.missing_nic.name!r}, which is not in the snapshot (not exported, or "
-                    "not readable by whoever exported it)",
+                    f"not readable by whoever exported it){missing_nic_hint(vm)}",
                     resource=vm.id,
                     pointer="/properties/networkProfile/networkInterfaces/0",
                     remediation="Add the NIC's JSON to the snapshot (or grant read "
@@ -66,6 +67,7 @@ def _end(role: str, end: Endpoint) -> list[Finding]:
                     status=Status.FAIL,
                 )
             )
+        out.extend(instance_findings(role, vm))
     nic = end.nic
     if nic is not None:
         state = nic.provisioning_state

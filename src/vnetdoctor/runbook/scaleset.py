@@ -1,0 +1,50 @@
+"""Step 1's words for scale-set instances: how to start one, and an instance behind its model.
+
+An instance is a VM to every step (docs/semantics/scale-sets.md#vmss-1); only the commands that
+act on it and the model it was built from differ.
+"""
+
+from __future__ import annotations
+
+from vnetdoctor.model.compute import VirtualMachine
+from vnetdoctor.runbook.findings import Finding, finding
+
+
+def start_command(vm: VirtualMachine) -> str:
+    """``az vmss start`` for a Uniform instance (it has no VM of its own), ``az vm start``
+    otherwise (Flexible members are managed as single VMs)."""
+    group = vm.id.resource_group
+    if vm.is_scale_set_instance and vm.scale_set is not None:
+        return f"az vmss start -g {group} -n {vm.scale_set.name} --instance-ids {vm.instance_id}"
+    return f"az vm start -g {group} -n {vm.name}"
+
+
+def instance_findings(role: str, vm: VirtualMachine) -> list[Finding]:
+    """An instance whose ``latestModelApplied`` is false: its NIC may differ from the model;
+    the NIC row decides (docs/semantics/scale-sets.md#vmss-3), the finding only says so."""
+    if not vm.is_scale_set_instance or vm.latest_model_applied is not False:
+        return []
+    assert vm.scale_set is not None
+    group = vm.id.resource_group
+    return [
+        finding(
+            "VMSS_INSTANCE_MODEL_STALE",
+            f"The {role} instance {vm.name} of scale set {vm.scale_set.name} is not on the "
+            "latest model (latestModelApplied false): changes to the model, such as its NSG or "
+            "pools, have not reached it; its own NIC was used",
+            resource=vm.id,
+            pointer="/properties/latestModelApplied",
+            command=f"az vmss update-instances -g {group} -n {vm.scale_set.name} "
+            f"--instance-ids {vm.instance_id}",
+        )
+    ]
+
+
+def missing_nic_hint(vm: VirtualMachine) -> str:
+    """Where an instance's NIC is found, for the NIC_NOT_FOUND message."""
+    if not vm.is_scale_set_instance:
+        return ""
+    return (
+        "; a scale-set instance's NIC is in Resource Graph's computeresources table, or "
+        "az vmss nic list-vm-nics"
+    )
