@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
@@ -82,8 +82,7 @@ def diagnose(
     src = resolve_endpoint(snapshot, source)
     dst = resolve_endpoint(snapshot, destination)
     query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
-    check_guest_names(snapshot, guest or {})
-    folded = {k.casefold(): v for k, v in (guest or {}).items()}
+    folded = {k.casefold(): v for k, v in check_guest_names(snapshot, guest or {}).items()}
     # The tracer asks the guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(
         snapshot,
@@ -97,22 +96,26 @@ def diagnose(
     return run(ctx, tuple(inputs))
 
 
-def check_guest_names(snapshot: Snapshot, guest: Mapping[str, object]) -> None:
-    """Refuse guest evidence given for a name that is no VM of the snapshot."""
-    for name in guest:
-        _check_guest_name(snapshot, name)
+def check_guest_names(
+    snapshot: Snapshot, guest: Mapping[str, GuestEvidence]
+) -> dict[str, GuestEvidence]:
+    """Refuse guest evidence given for a name that is no VM of the snapshot; the evidence keyed
+    by each VM's own name, so that a scale-set instance may be named any way ``--from`` takes
+    (``vmss/3``, its computer name, its id)."""
+    return {_check_guest_name(snapshot, name): evidence for name, evidence in guest.items()}
 
 
-def _check_guest_name(snapshot: Snapshot, name: str) -> None:
+def _check_guest_name(snapshot: Snapshot, name: str) -> str:
     """Evidence given for a VM the snapshot does not have would be silently unused: refuse it."""
-    for table in (snapshot.virtual_machines, snapshot.classic_virtual_machines):
+    tables: tuple[Any, ...] = (snapshot.virtual_machines, snapshot.classic_virtual_machines)
+    for table in tables:
         try:
-            table.find(name)
+            found = table.find(name)
         except ResourceNotFound as exc:
             if exc.candidates:
                 raise
             continue
-        return
+        return str(found.name) if table is snapshot.virtual_machines else name
     raise UsageError(
         f"--guest {name}: no VM of that name in the snapshot (guest evidence is given per VM name)"
     )

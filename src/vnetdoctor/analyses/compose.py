@@ -74,7 +74,7 @@ def build_matrix(
     :func:`vnetdoctor.api.load_guest`); a name that is no VM of the snapshot is refused.
     ``fabric``: the snapshot's :class:`~vnetdoctor.engine.fabric.Fabric` (a new one otherwise),
     shared by every diagnosis and part of the matrix."""
-    check_guest_names(snapshot, guest or {})
+    guest = check_guest_names(snapshot, guest or {})
     fabric = Fabric(snapshot) if fabric is None else fabric.check(snapshot)
     matrix = reference_matrix(
         snapshot, port, protocol, vms, compute=False, guest=guest, fabric=fabric

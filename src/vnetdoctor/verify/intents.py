@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vnetdoctor.errors import InputError
+from vnetdoctor.errors import InputError, ResourceNotFound
 from vnetdoctor.model.snapshot import Snapshot
 
 MAY, MUST_NOT = "may reach", "must not reach"
@@ -215,6 +215,8 @@ def expand(snapshot: Snapshot, selector: str) -> list[str]:
         try:
             net = ipaddress.ip_network(text, strict=False)
         except ValueError:
+            if _is_instance_pair(snapshot, text):
+                return [text]  # a scale-set instance as `az vmss --instance-id` names it
             raise InputError(f"invalid CIDR {text!r}") from None
         inside = []
         for vm in vms:
@@ -234,6 +236,15 @@ def expand(snapshot: Snapshot, selector: str) -> list[str]:
             raise InputError(f"no VM matches {text!r}")
         return matched
     return [text]
+
+
+def _is_instance_pair(snapshot: Snapshot, text: str) -> bool:
+    """``vmss/3``: a selector with a slash that names a scale-set instance, not a CIDR."""
+    try:
+        snapshot.virtual_machines.find(text)
+    except ResourceNotFound:
+        return False
+    return True
 
 
 def _label(snapshot: Snapshot, endpoint: str) -> str:
