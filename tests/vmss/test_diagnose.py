@@ -69,6 +69,7 @@ def test_from_a_vm_to_an_instance_whose_own_nic_denies(snap_file: Path) -> None:
     assert stale["status"] == "warn"
     assert stale["resource"] == instance_id(2)
     assert stale["command"].endswith("--instance-ids 2")
+    assert "NIC vmss-web-nic has NSG nsg-deny22, the model nsg-open" in stale["message"]
 
 
 def test_from_an_instance_to_a_vm(snap_file: Path) -> None:
@@ -131,3 +132,15 @@ def test_guest_evidence_named_as_the_instance_pair_is_used(tmp_path: Path) -> No
     from vnetdoctor.api import check_guest_names
 
     assert list(check_guest_names(snap, evidence)) == ["vmss-web_1"]
+
+
+def test_ip_flow_verify_and_next_hop_take_an_instance(snap_file: Path) -> None:
+    code, out, err = run(["ip-flow-verify", "-s", str(snap_file), "--vm", "vmss-web/2",
+                          "--direction", "inbound", "--protocol", "tcp", "--local",
+                          "10.0.1.6:22", "--remote", "10.0.2.4:5000", "-o", "json"])
+    assert code == 1, err
+    assert json.loads(out) == {"access": "Deny", "ruleName": "securityRules/deny-ssh"}
+    code, out, err = run(["next-hop", "-s", str(snap_file), "--vm", "web000001",
+                          "--source-ip", "10.0.1.5", "--dest-ip", "10.0.2.4", "-o", "json"])
+    assert code == 0, err
+    assert json.loads(out)["nextHopType"] == "VirtualNetwork"

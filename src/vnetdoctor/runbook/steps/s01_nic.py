@@ -67,7 +67,6 @@ def _end(role: str, end: Endpoint) -> list[Finding]:
                     status=Status.FAIL,
                 )
             )
-        out.extend(instance_findings(role, vm))
     nic = end.nic
     if nic is not None:
         state = nic.provisioning_state
@@ -104,6 +103,9 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
     """Both VMs running, their NICs present and provisioned, the IP unique where it is routed,
     and (with guest evidence) the guest holding the IP Azure assigned."""
     findings = _end("source", ctx.source) + _end("destination", ctx.destination)
+    for role, end in (("source", ctx.source), ("destination", ctx.destination)):
+        if end.vm is not None:
+            findings.extend(instance_findings(ctx.snapshot, role, end.vm))
     trace = ctx.trace
     dst = ctx.destination
     if trace.outcome is Outcome.WRONG_HOST and trace.delivered_to is not None and dst.ip:
