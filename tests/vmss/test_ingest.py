@@ -126,3 +126,16 @@ def test_an_instance_nic_under_the_compute_type_loads_as_a_nic() -> None:
     row["type"] = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/networkInterfaces"
     snap = snapshot_from_json([row])
     assert ResourceId(instance_nic_id(0)) in snap.network_interfaces
+
+
+def test_an_instance_public_ip_row_loads_as_a_public_ip() -> None:
+    pip_id = f"{instance_nic_id(0)}/ipConfigurations/ipconfig1/publicIPAddresses/pub"
+    row = {
+        "id": pip_id,
+        "name": "pub",
+        "type": "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces"
+        "/ipconfigurations/publicipaddresses",
+        "properties": {"ipAddress": "20.1.2.3", "publicIPAllocationMethod": "Static"},
+    }
+    snap = snapshot_from_json(graph_rows([row]))
+    assert str(snap.public_ip_addresses[pip_id].ip_address) == "20.1.2.3"

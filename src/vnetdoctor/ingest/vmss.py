@@ -31,6 +31,7 @@ from vnetdoctor.model.warnings import IngestWarning, WarningKind
 SCALE_SETS: Final = "microsoft.compute/virtualmachinescalesets"
 INSTANCES: Final = "microsoft.compute/virtualmachinescalesets/virtualmachines"
 INSTANCE_NICS: Final = "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces"
+INSTANCE_PUBLIC_IPS: Final = f"{INSTANCE_NICS}/ipconfigurations/publicipaddresses"
 
 
 def _ip_configuration(r: Reader, obj: Json, owner: ResourceId) -> ScaleSetIpConfiguration:
@@ -123,11 +124,13 @@ def instance_from_arm(r: Reader, obj: Json, rid: ResourceId) -> VirtualMachine:
 
 
 # Type -> (Snapshot attribute, converter); the loader adds these to arm.CONVERTERS. An instance
-# NIC served by the Network API has type Microsoft.Network/networkInterfaces and needs nothing.
+# NIC (or its public IP) served by the Network API has the Network type and needs nothing; the
+# Compute spellings are Resource Graph's computeresources table's.
 CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], Any]]]] = {
     SCALE_SETS: ("virtual_machine_scale_sets", scale_set_from_arm),
     INSTANCES: ("virtual_machines", instance_from_arm),
     INSTANCE_NICS: ("network_interfaces", arm.nic_from_arm),
+    INSTANCE_PUBLIC_IPS: ("public_ip_addresses", arm.public_ip_from_arm),
 }
 
 
