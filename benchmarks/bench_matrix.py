@@ -1,7 +1,9 @@
 """Benchmark ``vnetdoctor matrix``: the 10,000-VM one-port matrix beside per-pair diagnose.
 
 Run: ``python benchmarks/bench_matrix.py [--vms 10000] [--port 443] [--sample-pairs 1000]
-[--firewall]`` (``--firewall``: the hub routes through Azure Firewall, tests/matrix/firewalled.py).
+[--firewall] [--scale-sets]`` (``--firewall``: the hub routes through Azure Firewall,
+tests/matrix/firewalled.py; ``--scale-sets``: half the spoke VMs are Uniform scale-set instances,
+scalesets.py).
 
 On a synthetic estate (``synthetic.py``), loaded once, in one run:
 
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-pairs", type=int, default=1000)
     parser.add_argument("--firewall", action="store_true", help="route the hub via Azure Firewall")
+    parser.add_argument(
+        "--scale-sets", action="store_true", help="half the spoke VMs as scale-set instances"
+    )
     args = parser.parse_args(argv)
 
     from synthetic import generate_estate  # type: ignore[import-not-found, unused-ignore]
@@ -53,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         from firewalled import with_firewall  # type: ignore[import-not-found, unused-ignore]
 
         resources = with_firewall(resources, args.seed)
+    if args.scale_sets:
+        from scalesets import with_scale_sets  # type: ignore[import-not-found, unused-ignore]
+
+        resources = with_scale_sets(resources)
     snapshot = snapshot_from_json(resources)
     load_s = time.perf_counter() - t0
     print(f"synthetic estate: {args.vms:,} VMs, generated + loaded in {load_s:.1f} s")
