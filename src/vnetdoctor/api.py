@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Final
 from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
-from vnetdoctor.engine.guest_oracle import EvidenceOracle
+from vnetdoctor.engine.guest.oracle import EvidenceOracle
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.errors import ResourceNotFound, UsageError
 from vnetdoctor.model.evidence import GuestEvidence

@@ -16,7 +16,7 @@ from vnetdoctor import load_sample
 from vnetdoctor.api import diagnose, load_guest
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
-from vnetdoctor.engine.guest_oracle import EvidenceOracle
+from vnetdoctor.engine.guest.oracle import EvidenceOracle
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex, nat_rule_for, probe_of, rule_for
 from vnetdoctor.engine.path import (
     FirewallAnswer,

@@ -1,5 +1,5 @@
 """The fabric trace does not evaluate guests: nothing under vnetdoctor.engine.path imports the guest
-evaluators; it asks a GuestOracle (vnetdoctor.engine.guest_oracle wraps the evidence)."""
+evaluators; it asks a GuestOracle (vnetdoctor.engine.guest.oracle wraps the evidence)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _imports(tree: ast.AST) -> set[str]:
 
 
 def _is_guest(module: str) -> bool:
-    """engine.guest and its siblings (guest_common, guest_netfilter, ...), guest_oracle too."""
+    """engine.guest, its modules (the evidence oracle too), and any engine.guest_* sibling."""
     return module.startswith("vnetdoctor.engine.guest")
 
 

@@ -40,7 +40,7 @@ from vnetdoctor.analyses.matrix import (
 from vnetdoctor.api import check_guest_names, parse_protocol
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
-from vnetdoctor.engine.guest_oracle import EvidenceOracle
+from vnetdoctor.engine.guest.oracle import EvidenceOracle
 from vnetdoctor.engine.nsg import Verdict
 from vnetdoctor.engine.path import Outcome, Tracer
 from vnetdoctor.model.evidence import GuestEvidence

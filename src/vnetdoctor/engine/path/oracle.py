@@ -3,7 +3,7 @@
 A load balancer probes its backends from 168.63.129.16 (L3); whether a backend answers depends
 on its guest: a listener on the probe port and a firewall that admits the probe. The trace asks
 a :class:`GuestOracle` those two questions and reads the answers below; the evaluation of guest
-evidence lives outside the fabric (:mod:`vnetdoctor.engine.guest_oracle`).
+evidence lives outside the fabric (:mod:`vnetdoctor.engine.guest.oracle`).
 """
 
 from __future__ import annotations

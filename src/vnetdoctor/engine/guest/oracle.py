@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vnetdoctor.engine.guest import GuestVerdict, ListenerStatus, firewall_verdict, listener_check
+from vnetdoctor.engine.guest.common import GuestVerdict
+from vnetdoctor.engine.guest.firewall import firewall_verdict
+from vnetdoctor.engine.guest.sockets import ListenerStatus, listener_check
 from vnetdoctor.engine.path.oracle import (
     FirewallAnswer,
     GuestAccess,
