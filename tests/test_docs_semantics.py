@@ -134,7 +134,6 @@ def test_every_page_cites_microsoft_learn(page: Path) -> None:
     assert "https://learn.microsoft.com/" in page.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="citations are rewritten after the moves")
 def test_src_no_longer_cites_the_notes_outside_the_repository() -> None:
     offenders = [
         f"{path.relative_to(REPO)}:{n}"

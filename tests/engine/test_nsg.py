@@ -305,7 +305,7 @@ def test_udr_prefix_in_virtual_network_states_the_assumption(tmp_path: Path) -> 
     path.write_text(json.dumps([*resources, table]))
     v = verify(load_snapshot(path), "Inbound", "10.0.0.4:22", "172.20.1.1:1")
     assert v.rule_name == "defaultSecurityRules/AllowVnetInBound"
-    assert any("decision 2" in n for n in v.notes)
+    assert any("nsg.md#nsg-2" in n for n in v.notes)
     path.write_text(json.dumps(resources))  # the route table is referenced but absent
     v = verify(load_snapshot(path), "Inbound", "10.0.0.4:22", "172.20.1.1:1")
     assert v.access is FlowAccess.UNKNOWN

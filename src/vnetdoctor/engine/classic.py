@@ -1,4 +1,4 @@
-"""Classic (ASM) input endpoints and endpoint ACLs (azure-semantics.md §5, decision 5).
+"""Classic (ASM) input endpoints and endpoint ACLs (``docs/semantics/classic.md#acl-rules``, CL-1).
 
 An endpoint ACL is evaluated first-match by ascending ``order``; with no match, the packet is
 denied when the list holds any permit rule (a permit list), else permitted. No ACL permits. An

@@ -1,6 +1,6 @@
 """Azure Firewall as a hop: which rule decides a packet, and whether the firewall SNATs it.
 
-Pipeline (decision F1 of ``azure-semantics-2.md``): threat intelligence (not evaluated offline) →
+Pipeline (``docs/semantics/firewall.md#fw-1``): threat intelligence (not evaluated offline) →
 DNAT rules → network rules → application rules (TCP only; their match needs the request's host
 name, so without one it is UNKNOWN, F4) → deny. Every rule terminates. Within a phase, collections
 are ordered by (policy depth, root ancestor first) → rule collection group priority → rule

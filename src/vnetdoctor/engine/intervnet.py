@@ -2,7 +2,7 @@
 
 Judged from the peering objects and gateway connections, independently of the route the trace
 took, because a missing peering shows in the routes only as an absent route: here it gets its
-name. Azure's rules (azure-semantics.md §3, decisions 2-3): both peering objects must exist and
+name. Azure's rules (``docs/semantics/peering.md#rules``): both peering objects must exist and
 be ``Connected``; ``allowVirtualNetworkAccess`` false on either side cuts the link; peering is not
 transitive; peered address spaces must not overlap; a spoke reaches on-premises through the hub's
 gateway only with ``useRemoteGateways`` on its side and ``allowGatewayTransit`` on the hub's.

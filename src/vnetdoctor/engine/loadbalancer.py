@@ -1,4 +1,4 @@
-"""Load balancer frontends as destinations (decisions L1-L6 of ``azure-semantics-2.md``).
+"""Load balancer frontends as destinations (``docs/semantics/load-balancers.md#decisions``).
 
 What is modelled: private (internal) frontends and public frontends (the frontend's public IP
 resource's ``ipAddress``; section 3.7 step 2); the load-balancing rule for the protocol and port

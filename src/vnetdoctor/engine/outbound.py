@@ -1,4 +1,4 @@
-"""How a VM reaches the Internet, and how many SNAT ports it has (azure-semantics.md §4).
+"""How a VM reaches the Internet, and how many SNAT ports it has (``docs/semantics/outbound.md``).
 
 Precedence (decision 7): a route decides first; when the next hop is Internet, the subnet's NAT
 gateway wins, then an instance-level public IP on the IP configuration, then a load balancer

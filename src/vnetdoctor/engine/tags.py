@@ -2,7 +2,7 @@
 
 An NSG rule may name a service tag instead of a prefix. What the tag holds depends on the tag:
 
-- ``VirtualNetwork`` (azure-semantics.md decision 2) is relative to a NIC: its VNet's address
+- ``VirtualNetwork`` (``docs/semantics/nsg.md#nsg-2``) is relative to a NIC: its VNet's address
   spaces; the spaces of peered VNets whose peering is ``Connected`` both ways with
   ``allowVirtualNetworkAccess`` on both link objects (decision 3); prefixes reachable through the
   VNet's gateway or a hub's gateway by transit (local network gateways, VNet-to-VNet spaces of
@@ -68,7 +68,7 @@ _ALL_V6: Final = ipaddress.ip_network("::/0")
 EVERYTHING: Final[tuple[IPNetwork, ...]] = (_ALL_V4, _ALL_V6)
 
 UDR_ASSUMPTION: Final = (
-    "assumption (azure-semantics.md decision 2): the VirtualNetwork tag includes the address "
+    "assumption (docs/semantics/nsg.md#nsg-2): the VirtualNetwork tag includes the address "
     "prefixes of the UDRs in the route table on the NIC's subnet")
 
 # The Internet tag, from Azure's own effective-rules answers (../shared/fixtures/cases,

@@ -1,8 +1,8 @@
 """Which address spaces a VNet can reach, and how: peerings and gateways.
 
 Pure functions over a :class:`Snapshot`, shared by the NSG engine (the ``VirtualNetwork`` tag) and
-the routing engine (peering and gateway routes). Azure's rules (azure-semantics.md §3 and
-decisions 2-3): a peering carries traffic only when **both** link objects exist and are
+the routing engine (peering and gateway routes). Azure's rules (docs/semantics/peering.md#rules):
+a peering carries traffic only when **both** link objects exist and are
 ``Connected``; ``allowVirtualNetworkAccess`` false on either side cuts it; peering is not
 transitive; a gateway's remote prefixes reach a VNet through its own gateway, or through a peered
 hub's gateway when the spoke sets ``useRemoteGateways`` and the hub ``allowGatewayTransit``.

@@ -1,6 +1,6 @@
 """Azure's flow-log record formats: every JSON key and tuple code, in one place.
 
-Three versions are understood (``azure-semantics.md`` section 7):
+Three versions are understood (``docs/semantics/flow-logs.md#versions``):
 
 * **VNet flow logs**, ``flowLogVersion`` 4::
 

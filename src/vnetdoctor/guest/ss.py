@@ -2,10 +2,11 @@
 
 Only TCP sockets in ``LISTEN`` and bound UDP sockets (``UNCONN``) are kept: they are what a
 remote client can reach. Other socket kinds (``nl``, ``u_str``, ``p_raw``, ``v_str``...) are
-skipped. Address forms (azure-semantics 8.3): ``0.0.0.0:22``; ``[::]:22`` is an IPv6-only
+skipped. Address forms: ``0.0.0.0:22``; ``[::]:22`` is an IPv6-only
 wildcard; ``*:22`` is a dual-stack wildcard in iproute2 >= 4 but the IPv4 wildcard in older
 releases (CentOS 7), so it certainly accepts IPv4 and IPv6 only maybe (``dual_stack=None``);
-``127.0.0.53%lo:53`` is bound to an interface.
+``127.0.0.53%lo:53`` is bound to an interface
+(``docs/semantics/guest.md#listeners``).
 """
 
 from __future__ import annotations

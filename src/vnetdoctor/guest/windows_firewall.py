@@ -3,7 +3,8 @@
 No real export is in ``../shared/fixtures/guest`` (its README says none could be found in a
 traceable repository), so these readers follow Microsoft's documented formats: the
 ``MSFT_NetFirewallRule`` / ``MSFT_NetFirewallProfile`` CIM classes behind ``Get-NetFirewallRule``
-and ``Get-NetFirewallProfile``, and the ``netsh advfirewall`` text (azure-semantics 8.4).
+and ``Get-NetFirewallProfile``, and the ``netsh advfirewall`` text
+(``docs/semantics/guest.md#windows-firewall``).
 
 - **JSON** (``... | ConvertTo-Json``): rule objects, alone (then their port and address filters
   are unknown) or joined with their filters as ``vnetdoctor probe`` writes them; profile objects.

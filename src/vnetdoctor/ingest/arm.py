@@ -991,7 +991,7 @@ def connection_from_arm(r: Reader, obj: Json, rid: ResourceId) -> Connection:
 
 
 # ---------------------------------------------------------------------------------------------
-# Azure Firewall, Firewall Policy, IP groups (azure-semantics-2.md §1.3, §1.4)
+# Azure Firewall, Firewall Policy, IP groups (docs/semantics/firewall.md#resources)
 # ---------------------------------------------------------------------------------------------
 _ACTIONS: Final = {a.value.casefold(): a for a in FirewallAction}
 _RULE_KINDS: Final = {k.value.casefold(): k for k in FirewallRuleKind}
@@ -1196,7 +1196,7 @@ def ip_group_from_arm(r: Reader, obj: Json, rid: ResourceId) -> IpGroup:
 
 
 # ---------------------------------------------------------------------------------------------
-# Virtual Network Manager: effective security admin rules of a VNet (azure-semantics-2.md §2)
+# Virtual Network Manager: a VNet's effective admin rules (docs/semantics/admin-rules.md)
 # ---------------------------------------------------------------------------------------------
 _ADMIN_ACCESS: Final = {a.value.casefold(): a for a in AdminAccess}
 

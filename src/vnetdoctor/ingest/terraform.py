@@ -2,7 +2,7 @@
 
 Reads ``resource_changes[].change`` (``after`` with ``after_unknown``; never ``planned_values``,
 which drops unknowns) and maps each azurerm resource onto the ARM body the loader's converters read
-(the table is in ``shared/notes/preflight-inputs.md`` section 2). Ids of resources the plan creates
+(the table is in ``docs/semantics/terraform.md#mapping``). Ids of resources the plan creates
 are rebuilt from their names; an unknown reference (``subnet_id`` of a new subnet) is resolved
 through the ``configuration`` section's ``references``. A value still unknown becomes the marker
 of :func:`~vnetdoctor.ingest.changeset.unknown_marker` plus a warning naming the address and

@@ -2,7 +2,7 @@
 
 Addresses, ports and FQDNs are kept as Azure wrote them (``"10.0.0.0/24"``,
 ``"192.168.1.1-192.168.1.12"``, ``"*"``, a service tag, ``"443-444"``): the firewall engine parses
-them once per rule. Semantics: ``azure-semantics-2.md`` §1 and decisions F1-F9.
+them once per rule. Semantics: ``docs/semantics/firewall.md#decisions`` (FW-1 to FW-9).
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ class FrontendIpConfiguration(msgspec.Struct, frozen=True, kw_only=True, gc=Fals
 
 class NatRulePortMapping(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One member's share of a v2 inbound NAT rule (``inboundNatRulesPortMapping``, read-only;
-    also what ``queryInboundNatRulePortMapping`` returns): azure-semantics-2 section 3.5."""
+    also what ``queryInboundNatRulePortMapping`` returns):
+    ``docs/semantics/load-balancers.md#inbound-nat-rules``."""
 
     inbound_nat_rule_name: str | None = None
     frontend_port: int | None = None

@@ -1,6 +1,6 @@
 """Azure Virtual Network Manager security admin rules, as applied to a virtual network.
 
-The input of record (decision A4 of ``azure-semantics-2.md``) is the per-VNet list that Azure's
+The input of record (``docs/semantics/admin-rules.md#avnm-4``) is the per-VNet list that Azure's
 ``POST .../virtualNetworks/{vnet}/listNetworkManagerEffectiveSecurityAdminRules`` returns,
 ``{"value": [...], "skipToken": "..."}``. That answer does not name the VNet it was asked about,
 so a snapshot carries it in an envelope of vnetdoctor's own (not an Azure resource type)::

@@ -48,7 +48,8 @@ class NicIpCheck(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def nic_ip_check(evidence: GuestEvidence, azure_ips: Iterable[IPAddress]) -> NicIpCheck:
-    """Does the guest hold the private IPs Azure assigned to its NICs (azure-semantics 8.5.1)?"""
+    """Does the guest hold the private IPs Azure assigned to its NICs?
+    (``docs/semantics/guest.md#guest-ip``)"""
     wanted = tuple(dict.fromkeys(azure_ips))
     if evidence.adapters is None:
         return NicIpCheck(

@@ -1,7 +1,7 @@
 """Linux guest firewall evaluation: iptables (``iptables-save``) and nftables (``nft -j``).
 
-Netfilter semantics modelled (azure-semantics 8.5.4; iptables(8), iptables-extensions(8),
-nft(8)):
+Netfilter semantics modelled (``docs/semantics/guest.md#netfilter``; iptables(8),
+iptables-extensions(8), nft(8)):
 
 - Every base chain registered at a hook sees the packet, in priority order (iptables: raw -300,
   mangle -150, nat -100, filter 0, security 50, nat 100; nftables: the chain's ``prio``). A

@@ -11,7 +11,7 @@ This package is the library API for NSGs::
     verdict.to_azure()       # {"access": "Allow", "ruleName": "securityRules/AllowWeb"}
     effective_security_rules(snap, "web1-nic").to_azure()   # {"value": [...]} as Azure shapes it
 
-Semantics (azure-semantics.md section 1 and decisions 1-3):
+Semantics (``docs/semantics/nsg.md#decisions``):
 
 - A rule matches a packet on protocol (``*`` matches every protocol, decision 1), source and
   destination (CIDR, single IP, ``*``, service tags, application security groups, singular and

@@ -133,7 +133,7 @@ def effective_security_rules(
     """``az network nic list-effective-nsg``: the NSGs applied to ``nic`` (its own first, then
     its subnet's), each rule in Azure's effective form.
 
-    Effective form (azure-semantics.md 1.10): ``name`` is ``securityRules/NAME`` or
+    Effective form (``docs/semantics/nsg.md#effective-view``): ``name`` is ``securityRules/NAME`` or
     ``defaultSecurityRules/NAME``; protocol ``Tcp``/``Udp``/``All``; ``*`` addresses are
     ``0.0.0.0/0``; ports are always ``a-b``; a tag keeps its name and gains
     ``expandedSourceAddressPrefix``/``expandedDestinationAddressPrefix``; each NSG entry has a

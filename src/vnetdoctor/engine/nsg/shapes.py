@@ -1,7 +1,8 @@
 """Azure's JSON shapes of NSG answers: effective security rules and the security group view.
 
 Rules back in ARM form, effective rules in the order and spelling Azure lists them, and the
-legacy deny-all entries the security group view still shows (azure-semantics.md 1.10).
+legacy deny-all entries the security group view still shows
+(``docs/semantics/nsg.md#effective-view``).
 """
 
 from __future__ import annotations

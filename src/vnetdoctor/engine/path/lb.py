@@ -1,4 +1,5 @@
-"""A load balancer frontend as the destination (azure-semantics-2 section 3.7, L1-L6).
+"""A load balancer frontend as the destination
+        (``docs/semantics/load-balancers.md#frontend-checks``, LB-1 to LB-6).
 
 The frontend's rule for the flow (an inbound NAT rule before a load-balancing rule), the health
 of each pool member by its probe (L3, with the guest's answers when a :class:`GuestOracle` has

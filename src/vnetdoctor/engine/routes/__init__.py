@@ -1,6 +1,6 @@
 """Effective routes and next hop of a network interface, as Azure computes them.
 
-The rules (azure-semantics.md §2-3 and decisions 4 and 8):
+The rules (``docs/semantics/routes.md#decisions``):
 
 * **System routes** (source ``Default``): one ``VnetLocal`` route per address range of the VNet;
   ``0.0.0.0/0 -> Internet``; the platform ``None`` routes of a :class:`RouteProfile`. A reserved
@@ -25,7 +25,7 @@ peer is invalid: Network Watcher answers ``None`` while echoing the appliance IP
 a route Azure would have rejected) makes the lookups it could decide ``unknown``, never a guess.
 
 Lookups use one dict per prefix length (mask, probe from the longest length down): no dependency,
-and fast enough for tens of thousands of routes (``notes/dependencies.md`` §3).
+and fast enough for tens of thousands of routes (``benchmarks/bench_routes.py``).
 
 The package's modules, in the order they build on each other: :mod:`.vocabulary` (route sources,
 next hop types, profiles), :mod:`.table` (effective routes, the table, the lookup), :mod:`.build`

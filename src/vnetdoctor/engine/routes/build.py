@@ -193,7 +193,8 @@ class _Builder:
 
     def _undocumented_under_default_udr(self) -> None:
         """The undocumented platform None routes are reported to vanish under a user 0.0.0.0/0
-        route [UNVERIFIED, azure-semantics §2.1]: a lookup they would decide is then unknown."""
+        route (unverified, docs/semantics/routes.md#rt-3): a lookup they would decide is
+        then unknown."""
         if not any(r.kind is RouteKind.USER and any(p.prefixlen == 0 and p.version == 4
                                                     for p in r.address_prefixes)
                    for r in self.routes):
