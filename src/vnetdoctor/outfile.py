@@ -78,17 +78,22 @@ def _resolve(target: str) -> tuple[str, os.stat_result | None]:
 
 @overload
 def open_output(target: str | os.PathLike[str], *, binary: Literal[False] = ...,
-                encoding: str = ...) -> contextlib.AbstractContextManager[IO[str]]: ...
+                encoding: str = ..., private: bool = ...,
+                ) -> contextlib.AbstractContextManager[IO[str]]: ...
 @overload
 def open_output(target: str | os.PathLike[str], *, binary: Literal[True],
-                encoding: str = ...) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+                encoding: str = ..., private: bool = ...,
+                ) -> contextlib.AbstractContextManager[IO[bytes]]: ...
 def open_output(target: str | os.PathLike[str], *, binary: bool = False,
-                encoding: str = "utf-8") -> contextlib.AbstractContextManager[IO[str] | IO[bytes]]:
+                encoding: str = "utf-8", private: bool = False,
+                ) -> contextlib.AbstractContextManager[IO[str] | IO[bytes]]:
     """A stream to write ``target``, committed when the ``with`` block ends without an error.
 
     ``binary`` gives a bytes stream; text is written as ``encoding`` with ``\\n`` line ends.
+    ``private``: the file is readable by its owner only (0600), whatever mode it had (a snapshot
+    maps the whole estate).
     """
-    return _open(os.fspath(target), binary, encoding)
+    return _open(os.fspath(target), binary, encoding, private)
 
 
 def _stream(raw: IO[bytes], binary: bool, encoding: str) -> IO[str] | IO[bytes]:
@@ -96,7 +101,9 @@ def _stream(raw: IO[bytes], binary: bool, encoding: str) -> IO[str] | IO[bytes]:
 
 
 @contextlib.contextmanager
-def _open(name: str, binary: bool, encoding: str) -> Iterator[IO[str] | IO[bytes]]:
+def _open(
+    name: str, binary: bool, encoding: str, private: bool = False
+) -> Iterator[IO[str] | IO[bytes]]:
     if name == STDOUT:
         out: IO[str] | IO[bytes] = sys.stdout.buffer if binary else sys.stdout
         yield out
@@ -114,7 +121,8 @@ def _open(name: str, binary: bool, encoding: str) -> Iterator[IO[str] | IO[bytes
         return
     if now is not None and not stat.S_ISREG(now.st_mode):
         raise OutputError(name, "not a regular file, a device or a pipe")
-    mode = stat.S_IMODE(now.st_mode) if now is not None else 0o666 & ~_umask()
+    kept = stat.S_IMODE(now.st_mode) if now is not None else 0o666 & ~_umask()
+    mode = 0o600 if private else kept
     folder = os.path.dirname(path) or os.curdir
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
@@ -141,13 +149,13 @@ def _open(name: str, binary: bool, encoding: str) -> Iterator[IO[str] | IO[bytes
 
 
 def write_output(target: str | os.PathLike[str], data: str | bytes, *,
-                 encoding: str = "utf-8") -> None:
+                 encoding: str = "utf-8", private: bool = False) -> None:
     """Write all of ``data`` to ``target`` as :func:`open_output` does."""
     if isinstance(data, bytes):
-        with open_output(target, binary=True) as raw:
+        with open_output(target, binary=True, private=private) as raw:
             raw.write(data)
     else:
-        with open_output(target, encoding=encoding) as text:
+        with open_output(target, encoding=encoding, private=private) as text:
             text.write(data)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from vnetdoctor.collect import document, graph, scope
 from vnetdoctor.collect.redact import remember_secret, scrub
-from vnetdoctor.errors import InputError, UsageError
+from vnetdoctor.errors import InputError, OutputError, UsageError
 from vnetdoctor.ingest.loader import load_snapshot
 from vnetdoctor.model.warnings import WarningKind
 
@@ -251,7 +251,7 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(document.os, "replace", crash)
-    with pytest.raises(InputError, match="No space left on device"):
+    with pytest.raises(OutputError, match="No space left on device"):
         document.write_document(_document(), target)
     assert target.read_text() == '{"value": []}'  # the old file, untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["estate.json"]  # no temporary file
@@ -294,3 +294,13 @@ def test_scrub_removes_tokens_signatures_and_secrets() -> None:
         assert secret not in out
     assert "\n" not in out
     assert "https://management.azure.com/x/operationResults/1" in out
+
+
+def test_rewritten_file_stays_private(tmp_path: Path) -> None:
+    """An existing snapshot file readable by others is made private again by a rewrite."""
+    target = tmp_path / "estate.json"
+    target.write_text("{}")
+    target.chmod(0o644)
+    document.write_document(_document(), target)
+    if os.name == "posix":
+        assert target.stat().st_mode & 0o777 == 0o600

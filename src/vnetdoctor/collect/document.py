@@ -38,9 +38,7 @@ The ``vnetdoctor`` member's schema, its warning codes and how they become ingest
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +56,7 @@ from vnetdoctor.ingest.collected import (
     collection_warnings,
     ingest_warnings,
 )
+from vnetdoctor.outfile import write_output
 
 # Keys whose values are secrets wherever they appear (compared case-insensitively). ARM returns
 # some of them on GET (a connection's sharedKey); none is needed to diagnose connectivity.
@@ -165,44 +164,12 @@ def check_writable(path: Path) -> None:
 
 
 def write_document(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write atomically: a temporary file beside ``path``, flushed, then renamed over it.
-
-    The file is created readable by its owner only (it maps the whole network estate).
-    """
+    """Write atomically through :mod:`vnetdoctor.outfile`, readable by its owner only (it maps
+    the whole network estate)."""
     target = Path(path)
     check_writable(target)
-    data = encode_document(document)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"cannot write the snapshot: {exc.strerror or exc}", path=str(target)
-            ) from None
-        raise
-    _sync_folder(target.parent)
+    write_output(target, encode_document(document), private=True)
     return target
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable where the platform allows opening a folder (POSIX)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 __all__ = [
