@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -12,10 +12,15 @@ from vnetdoctor.engine import routes as routing
 from vnetdoctor.engine.endpoints import Endpoint, Location
 from vnetdoctor.engine.nsg import NsgEngine
 from vnetdoctor.engine.path import Issue, Outcome, Trace, Tracer
+from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import IPAddress, Protocol
 from vnetdoctor.model.network import VirtualNetwork
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.findings import Finding, Status, finding
+
+if TYPE_CHECKING:  # the flow-log readers (DuckDB) load only when flow logs are given
+    from vnetdoctor.flowlogs import PairEvidence
+    from vnetdoctor.flowlogs.api import PathArg
 
 
 class Query(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,15 +60,16 @@ class DiagnosisContext:
         snapshot: Snapshot,
         query: Query,
         tracer: Tracer,
-        guest: Mapping[str, Any] | None = None,
-        flow_logs: Any = None,
+        guest: Mapping[str, GuestEvidence] | None = None,
+        flow_logs: Sequence[PathArg] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.query = query
         self.tracer = tracer
-        self.guest: Mapping[str, Any] = guest or {}
+        self.guest: Mapping[str, GuestEvidence] = guest or {}
         self.flow_logs = flow_logs
-        self.cache: dict[str, Any] = {}
+        # The guest evaluators' findings of this flow, for steps 1, 3, 4 and 8 (computed once).
+        self.guest_findings: tuple[Finding, ...] | None = None
 
     @property
     def nsgs(self) -> NsgEngine:
@@ -100,7 +106,7 @@ class DiagnosisContext:
         return tuple(found)
 
     @cached_property
-    def flow_evidence(self) -> Any:
+    def flow_evidence(self) -> PairEvidence | None:
         """What the flow logs (``--flowlogs``) say about this pair: a
         :class:`vnetdoctor.flowlogs.PairEvidence`, or ``None`` without flow logs."""
         if not self.flow_logs or self.source.ip is None or self.destination.ip is None:
@@ -160,7 +166,7 @@ class DiagnosisContext:
             status=Status(issue.status) if issue.status else None,
         )
 
-    def guest_for(self, name: str | None) -> Any:
+    def guest_for(self, name: str | None) -> GuestEvidence | None:
         if not name:
             return None
         return self.guest.get(name.casefold())

@@ -77,9 +77,8 @@ def _as_finding(g: GuestFinding) -> Finding:
 
 def _guest_findings(ctx: DiagnosisContext) -> list[Finding]:
     """Every finding the evaluators give for this flow, computed once per diagnosis."""
-    cached = ctx.cache.get("guest")
-    if cached is not None:
-        return list(cached)
+    if ctx.guest_findings is not None:
+        return list(ctx.guest_findings)
     flow = _flow(ctx)
     src_ev, dst_ev = _evidence(ctx, ctx.source), _evidence(ctx, ctx.destination)
     found: list[Finding] = []
@@ -93,7 +92,7 @@ def _guest_findings(ctx: DiagnosisContext) -> list[Finding]:
             destination_nic_ips=dst_nic.private_ip_addresses if dst_nic else (),
         )
         found = [_as_finding(g) for g in results]
-    ctx.cache["guest"] = tuple(found)
+    ctx.guest_findings = tuple(found)
     return found
 
 
