@@ -48,8 +48,13 @@ def _first_line_then_close(args: list[str]) -> tuple[int, bytes, bytes]:
         ([*REACHABLE, "-o", "json"], 0),
         (BLOCKED, 1),
         ([*BLOCKED, "-o", "jsonc"], 1),
+        (["matrix", "--sample", "--port", "5432", "-o", "csv"], 0),
+        (["matrix", "--sample", "--port", "5432"], 0),
     ],
-    ids=["reachable-text", "reachable-json", "blocked-text", "blocked-jsonc"],
+    ids=[
+        "reachable-text", "reachable-json", "blocked-text", "blocked-jsonc", "matrix-csv",
+        "matrix-text",
+    ],
 )
 def test_a_closed_pipe_keeps_the_answers_exit_code(args: list[str], code: int) -> None:
     exit_code, first, err = _first_line_then_close(args)

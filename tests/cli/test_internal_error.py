@@ -121,3 +121,25 @@ def test_cli_debug_prints_the_step_traceback(
     assert "RuntimeError: boom" in err
     assert err.rstrip().splitlines()[-1].startswith("vnetdoctor: internal error: step 3")
     assert json.loads(out)["steps"][2]["status"] == "error"
+
+
+def test_matrix_with_a_step_that_raised_exits_70(
+    step3_raises: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The matrix is written (its cells say INTERNAL_ERROR first), then one line and exit 70."""
+    code, out, err = _main(["matrix", "--sample", "--port", "5432", "-o", "json"], capsys)
+    assert code == 70
+    assert "INTERNAL_ERROR" in out
+    json.loads(out)  # the whole matrix, not a fragment
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("vnetdoctor: internal error: step 3 raised")
+
+
+def test_matrix_without_a_raised_step_keeps_its_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["matrix", "--sample", "--port", "5432", "-o", "csv"])  # exit 0: main returns
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith("source,destination,verdict,reasons\n")

@@ -35,6 +35,7 @@ from vnetdoctor.api import diagnose, parse_protocol
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.path import Tracer
+from vnetdoctor.errors import InternalError
 from vnetdoctor.model.compute import VirtualMachine
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import Protocol
@@ -261,6 +262,25 @@ def make_cell(verdict: str, statuses: tuple[tuple[int, str], ...], items: tuple[
     return Cell(verdict, ordered, (statuses, items))
 
 
+def raised_steps(cell: Cell) -> tuple[int, ...]:
+    """The steps whose status is ``error`` in the diagnosis ``cell`` was made from."""
+    statuses = cell.signature[0] if cell.signature else ()
+    return tuple(n for n, status in statuses if status == Status.ERROR)
+
+
+class MatrixStepFailed(InternalError):
+    """A step raised in the diagnosis of some cells: the matrix is written (those cells say
+    ``INTERNAL_ERROR`` first), then this ends the command with exit 70."""
+
+    def __init__(self, steps: tuple[int, ...]) -> None:
+        self.steps = steps
+        which = ", ".join(str(n) for n in steps)
+        super().__init__(
+            f"step{'s' if len(steps) > 1 else ''} {which} raised in the diagnosis of some "
+            "matrix cells (their first reason is INTERNAL_ERROR)"
+        )
+
+
 def signature(
     diagnosis: Diagnosis, snapshot: Snapshot, src: VirtualMachine, dst: VirtualMachine
 ) -> Cell:
@@ -358,6 +378,11 @@ class Matrix:
         self._table = table
         self._distinct = cells
         self.diagnosed = diagnosed
+
+    def raised(self) -> tuple[int, ...]:
+        """The steps that raised (a bug) in any cell's diagnosis, in step order."""
+        cells, _ = self.answer_counts()
+        return tuple(sorted({n for c in cells for n in raised_steps(c)}))
 
     def pairs(self) -> Iterator[tuple[str, str, Cell]]:
         for a in self.vms:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
-import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from vnetdoctor.commands.options import CONTEXT, debug_option, open_snapshot, snapshot_options
-from vnetdoctor.outfile import write_output
+from vnetdoctor.outfile import STDOUT, open_output
 
 _TEXT_PAIRS = 10_000  # VM pairs listed one by one in text output
 
@@ -81,10 +79,11 @@ def matrix(
       vnetdoctor matrix --sample --port 5432 --vms 'vm-*' --guest vm-db-02=guest/vm-db-02
     """
     from vnetdoctor.analyses.compose import build_matrix
+    from vnetdoctor.analyses.matrix import MatrixStepFailed
     from vnetdoctor.api import load_guest
     from vnetdoctor.commands.diagnose import guest_paths
     from vnetdoctor.report.html import render_matrix_html
-    from vnetdoctor.report.output import csv_text, encode_json, safe
+    from vnetdoctor.report.output import csv_text, discard_stdout, encode_json, safe
     from vnetdoctor.samples import sample_path
 
     snapshot = open_snapshot(snapshots, sample, plan)
@@ -97,25 +96,34 @@ def matrix(
         what = f"--vms {vms!r} matches" if vms else "the snapshot has"
         raise UsageError(f"matrix: {what} no VM")
     fmt = output.casefold()
-    buf = io.StringIO()
-    if fmt == "json":
-        buf.write(encode_json(result.to_json()) + "\n")
-    elif fmt == "html":
-        buf.write(render_matrix_html(result))
-    elif fmt == "csv":
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["source", "destination", "verdict", "reasons"])
-        for a, b, c in result.pairs():
-            writer.writerow([csv_text(a), csv_text(b), c.verdict, csv_text("; ".join(c.reasons))])
-    else:
-        _text(result, buf, safe)
-    if out_file is not None:
-        write_output(out_file, buf.getvalue())
-    else:
-        sys.stdout.write(buf.getvalue())
+    # Written as it is produced (a 10,000-VM CSV is gigabytes): to FILE through the atomic
+    # writer, or to standard output, where a reader that goes away (| head) ends the output,
+    # not the command's exit code.
+    try:
+        with open_output(STDOUT if out_file is None else out_file) as buf:
+            if fmt == "json":
+                buf.write(encode_json(result.to_json()) + "\n")
+            elif fmt == "html":
+                buf.write(render_matrix_html(result))
+            elif fmt == "csv":
+                writer = csv.writer(buf, lineterminator="\n")
+                writer.writerow(["source", "destination", "verdict", "reasons"])
+                for a, b, c in result.pairs():
+                    writer.writerow(
+                        [csv_text(a), csv_text(b), c.verdict, csv_text("; ".join(c.reasons))]
+                    )
+            else:
+                _text(result, buf, safe)
+    except BrokenPipeError:
+        if out_file is not None:
+            raise
+        discard_stdout()
+    raised = result.raised()
+    if raised:
+        raise MatrixStepFailed(raised)
 
 
-def _text(result: Any, buf: io.StringIO, safe: Any) -> None:
+def _text(result: Any, buf: IO[str], safe: Any) -> None:
     """Every VM pair when there are few; beyond, each distinct answer with how many VM pairs
     get it (the pairs themselves are in -o csv)."""
     counts = result.counts()
