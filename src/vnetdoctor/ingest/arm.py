@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
+from vnetdoctor.ingest import dns
 from vnetdoctor.ingest.fields import Json, Reader, props
 from vnetdoctor.model.compute import (
     IpConfiguration,
@@ -131,6 +132,7 @@ CHILD_ARRAYS: Final[Mapping[str, tuple[str, str]]] = {
     "microsoft.network/loadbalancers/inboundnatrules": (LOAD_BALANCERS, "inboundNatRules"),
     "microsoft.network/loadbalancers/outboundrules": (LOAD_BALANCERS, "outboundRules"),
     RULE_COLLECTION_GROUPS: (FIREWALL_POLICIES, "ruleCollectionGroups"),
+    **dns.CHILD_ARRAYS,  # record sets, zone and ruleset links, resolver endpoints, rules
 }
 
 
@@ -632,6 +634,7 @@ def nic_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkInterface:
         mac_address=r.str_(p, "macAddress", rid),
         dns_servers=r.strs(dns, "dnsServers", rid),
         provisioning_state=r.str_(p, "provisioningState", rid),
+        applied_dns_servers=r.strs(dns, "appliedDnsServers", rid),
     )
 
 
@@ -1377,6 +1380,7 @@ CONVERTERS: Final[Mapping[str, tuple[str, Callable[[Reader, Json, ResourceId], A
     AZURE_FIREWALLS: ("azure_firewalls", firewall_from_arm),
     FIREWALL_POLICIES: ("firewall_policies", firewall_policy_from_arm),
     IP_GROUPS: ("ip_groups", ip_group_from_arm),
+    **dns.CONVERTERS,  # private DNS zones, DNS resolvers, forwarding rulesets, private endpoints
     EFFECTIVE_ADMIN_RULES: ("effective_admin_rules", effective_admin_rules_from_arm),
     ADMIN_RULES_ENVELOPE: ("effective_admin_rules", admin_rules_envelope_from_json),
 }

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
-from vnetdoctor.ingest import arm, plan, vmss
+from vnetdoctor.ingest import arm, dns, plan, vmss
 from vnetdoctor.ingest.collected import ingest_warnings
 from vnetdoctor.ingest.documents import (
     PathArg,
@@ -459,6 +459,7 @@ def _dangling_references(s: Snapshot) -> Iterator[IngestWarning]:
         lng = conn.local_network_gateway2
         if lng is not None and lng not in s.local_network_gateways:
             yield dangling(conn.id, "properties.localNetworkGateway2", lng, "local network gateway")
+    yield from dns.dangling_references(s)
 
 
 __all__ = ["assemble", "load_snapshot", "snapshot_from_json"]

@@ -38,6 +38,8 @@ class NetworkInterface(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     mac_address: str | None = None
     dns_servers: tuple[str, ...] = ()
     provisioning_state: str | None = None
+    # dnsSettings.appliedDnsServers: what the VM is given (an availability set's union).
+    applied_dns_servers: tuple[str, ...] = ()
 
     @property
     def primary_ip_configuration(self) -> IpConfiguration | None:

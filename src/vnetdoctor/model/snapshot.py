@@ -20,6 +20,14 @@ from vnetdoctor.model.compute import (
     PublicIpAddress,
     VirtualMachine,
 )
+from vnetdoctor.model.dns import (
+    DnsForwardingRuleset,
+    DnsResolver,
+    InboundEndpoint,
+    PrivateDnsZone,
+    PrivateDnsZoneLink,
+    RulesetLink,
+)
 from vnetdoctor.model.firewall import AzureFirewall, FirewallPolicy, IpGroup
 from vnetdoctor.model.gateway import Connection, LocalNetworkGateway, VirtualNetworkGateway
 from vnetdoctor.model.ids import ResourceId
@@ -27,6 +35,7 @@ from vnetdoctor.model.loadbalancer import LoadBalancer, NatGateway
 from vnetdoctor.model.net import IPAddress
 from vnetdoctor.model.network import RouteTable, Subnet, VirtualNetwork, VirtualNetworkPeering
 from vnetdoctor.model.network_manager import EffectiveSecurityAdminRules, SecurityAdminRule
+from vnetdoctor.model.private_endpoint import PrivateEndpoint
 from vnetdoctor.model.scaleset import InstanceNames, VirtualMachineScaleSet, instances_by_set
 from vnetdoctor.model.security import ApplicationSecurityGroup, NetworkSecurityGroup
 from vnetdoctor.model.warnings import IngestWarning
@@ -136,6 +145,10 @@ class Snapshot:
         ip_groups: Mapping[ResourceId, IpGroup] | None = None,
         effective_admin_rules: Mapping[ResourceId, EffectiveSecurityAdminRules] | None = None,
         virtual_machine_scale_sets: Mapping[ResourceId, VirtualMachineScaleSet] | None = None,
+        private_dns_zones: Mapping[ResourceId, PrivateDnsZone] | None = None,
+        dns_resolvers: Mapping[ResourceId, DnsResolver] | None = None,
+        dns_forwarding_rulesets: Mapping[ResourceId, DnsForwardingRuleset] | None = None,
+        private_endpoints: Mapping[ResourceId, PrivateEndpoint] | None = None,
         other_resources: Mapping[str, int] | None = None,
         warnings: Iterable[IngestWarning] = (),
         sources: Iterable[str] = (),
@@ -175,6 +188,13 @@ class Snapshot:
             "virtual machine scale set", virtual_machine_scale_sets or {}
         )
         self._instances: dict[ResourceId, list[VirtualMachine]] | None = None
+        self.private_dns_zones = Resources("private DNS zone", private_dns_zones or {})
+        self.dns_resolvers = Resources("DNS private resolver", dns_resolvers or {})
+        self.dns_forwarding_rulesets = Resources(
+            "DNS forwarding ruleset", dns_forwarding_rulesets or {}
+        )
+        self.private_endpoints = Resources("private endpoint", private_endpoints or {})
+        self._dns_by_vnet: _DnsIndex | None = None
         self.other_resources: Mapping[str, int] = MappingProxyType(dict(other_resources or {}))
         self.warnings: tuple[IngestWarning, ...] = tuple(warnings)
         self.sources: tuple[str, ...] = tuple(sources)
@@ -269,3 +289,65 @@ class Snapshot:
                     index[eff.virtual_network] = index.get(eff.virtual_network, ()) + eff.rules
             self._admin_by_vnet = index
         return self._admin_by_vnet.get(vnet_id)
+
+    # -- names: private DNS zones, resolvers, rulesets, private endpoints ------------------------
+    def _dns_index(self) -> _DnsIndex:
+        if self._dns_by_vnet is None:
+            self._dns_by_vnet = _DnsIndex(self)
+        return self._dns_by_vnet
+
+    def zone_links_of(
+        self, vnet_id: ResourceId | None
+    ) -> tuple[tuple[PrivateDnsZone, PrivateDnsZoneLink], ...]:
+        """The private DNS zones linked to a VNet, each with its link (any link state)."""
+        return () if vnet_id is None else self._dns_index().zones.get(vnet_id, ())
+
+    def ruleset_links_of(
+        self, vnet_id: ResourceId | None
+    ) -> tuple[tuple[DnsForwardingRuleset, RulesetLink], ...]:
+        """The DNS forwarding rulesets linked to a VNet, each with its link."""
+        return () if vnet_id is None else self._dns_index().rulesets.get(vnet_id, ())
+
+    def inbound_endpoint_at(self, ip: IPAddress) -> tuple[DnsResolver, InboundEndpoint] | None:
+        """The DNS Private Resolver inbound endpoint that owns ``ip``, if any."""
+        return self._dns_index().inbound.get(ip)
+
+    def private_endpoints_to(self, target: ResourceId) -> tuple[PrivateEndpoint, ...]:
+        """The private endpoints whose connection names ``target`` as its Private Link service."""
+        return self._dns_index().endpoints_by_target.get(target, ())
+
+
+class _DnsIndex:
+    """Per-VNet views of zone links and ruleset links, inbound endpoints by address, and private
+    endpoints by target: built once, on the first name lookup."""
+
+    __slots__ = ("endpoints_by_target", "inbound", "rulesets", "zones")
+
+    def __init__(self, s: Snapshot) -> None:
+        zones: dict[ResourceId, list[tuple[PrivateDnsZone, PrivateDnsZoneLink]]] = {}
+        for zone in s.private_dns_zones.values():
+            for link in zone.virtual_network_links:
+                if link.virtual_network is not None:
+                    zones.setdefault(link.virtual_network, []).append((zone, link))
+        rulesets: dict[ResourceId, list[tuple[DnsForwardingRuleset, RulesetLink]]] = {}
+        for ruleset in s.dns_forwarding_rulesets.values():
+            for rlink in ruleset.virtual_network_links:
+                if rlink.virtual_network is not None:
+                    rulesets.setdefault(rlink.virtual_network, []).append((ruleset, rlink))
+        inbound: dict[IPAddress, tuple[DnsResolver, InboundEndpoint]] = {}
+        for resolver in s.dns_resolvers.values():
+            for endpoint in resolver.inbound_endpoints:
+                for ipc in endpoint.ip_configurations:
+                    if ipc.private_ip_address is not None:
+                        inbound.setdefault(ipc.private_ip_address, (resolver, endpoint))
+        targets: dict[ResourceId, list[PrivateEndpoint]] = {}
+        for pe in s.private_endpoints.values():
+            for conn in pe.connections:
+                if conn.private_link_service_id is not None:
+                    seen = targets.setdefault(conn.private_link_service_id, [])
+                    if pe not in seen:
+                        seen.append(pe)
+        self.zones = {k: tuple(v) for k, v in zones.items()}
+        self.rulesets = {k: tuple(v) for k, v in rulesets.items()}
+        self.inbound = inbound
+        self.endpoints_by_target = {k: tuple(v) for k, v in targets.items()}
