@@ -392,6 +392,47 @@ CODES: Final[dict[str, CodeSpec]] = {
         "No network interface holds the destination address where the route leads",
         "Check the destination IP; the route delivers it into a VNet where nobody has it.",
     ),
+    # 0 name-resolution (docs/semantics/dns.md): what the source resolves a name to
+    "DNS_ZONE_NOT_LINKED": CodeSpec(
+        0,
+        _F,
+        "The private DNS zone that holds the name is not linked to the resolving VNet",
+        "Link the zone to the VNet (a virtual network link), or forward the zone's domain "
+        "through a DNS forwarding ruleset linked to the VNet.",
+    ),
+    "DNS_RECORD_MISSING": CodeSpec(
+        0,
+        _F,
+        "A linked private DNS zone has no record for the name (NXDOMAIN)",
+        "Add the record (for a private endpoint: a DNS zone group), or set the link's "
+        "resolutionPolicy to NxDomainRedirect on a privatelink zone to fall back to public DNS.",
+    ),
+    "DNS_CUSTOM_SERVER_UNKNOWN": CodeSpec(
+        0,
+        _U,
+        "The name is sent to a custom DNS server whose answers ARM cannot show",
+        "Pin what the VM resolves with --resolve NAME=IP (nslookup on the VM), or use a DNS "
+        "Private Resolver inbound endpoint, which vnetdoctor models.",
+    ),
+    "DNS_RESOLVES_PUBLIC": CodeSpec(
+        0,
+        _W,
+        "The name resolves to the public endpoint although an approved private endpoint exists",
+        "Link the privatelink zone to the resolving VNet (or forward it) and give the private "
+        "endpoint its A record.",
+    ),
+    "DNS_NAME_UNKNOWN": CodeSpec(
+        0,
+        _U,
+        "No model answers the name (not in any private zone, not a known PaaS name)",
+        "Pin the answer with --resolve NAME=IP, or add the zones and links to the snapshot.",
+    ),
+    "PAAS_TARGET_UNKNOWN": CodeSpec(
+        0,
+        _U,
+        "The PaaS resource behind the name is not in the snapshot",
+        "Add the resource (and its private endpoints) to the snapshot.",
+    ),
     # any step
     "INTERNAL_ERROR": CodeSpec(0, _E, "vnetdoctor failed on this step (a bug; please report it)"),
 }
