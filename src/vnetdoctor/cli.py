@@ -138,6 +138,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "vnetdoctor.commands.matrix",
     "vnetdoctor.commands.verify",
     "vnetdoctor.commands.diff",
+    "vnetdoctor.commands.resolve",
 )
 
 
