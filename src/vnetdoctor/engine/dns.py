@@ -211,6 +211,13 @@ def server_of(
     return (), ServerSource.AZURE
 
 
+_ORIGIN: Final = {
+    ServerSource.NIC: " (set on the NIC)",
+    ServerSource.VNET: " (set on the VNet)",
+    ServerSource.AZURE: " (no DNS servers set on the NIC or the VNet)",
+}
+
+
 class _Walk:
     """The state of one resolution: the chain so far, findings, assumptions, loop guards."""
 
@@ -560,8 +567,8 @@ def resolve(
             server_ip = None
     where = "?" if vnet is None else vnet.name
     if server_ip == AZURE_DNS:
-        walk.step(StepKind.SERVER, asked, f"Azure-provided DNS ({AZURE_DNS}) in {where} "
-                  f"(servers from {origin.value})", resource=nic.id if origin is ServerSource.NIC
+        walk.step(StepKind.SERVER, asked, f"Azure-provided DNS ({AZURE_DNS}) in {where}"
+                  + _ORIGIN[origin], resource=nic.id if origin is ServerSource.NIC
                   else (vnet.id if vnet is not None and origin is ServerSource.VNET else None),
                   vnet=None if vnet is None else vnet.id)
         if vnet is None:
@@ -569,7 +576,7 @@ def resolve(
                        "the snapshot", Status.UNKNOWN, nic.id)
             return done(Answer(kind=AnswerKind.UNKNOWN))
         return done(walk.azure_dns(vnet, asked, 0))
-    walk.step(StepKind.SERVER, asked, f"DNS server {first} (from {origin.value})",
+    walk.step(StepKind.SERVER, asked, f"DNS server {first}" + _ORIGIN[origin],
               resource=nic.id if origin is ServerSource.NIC else
               (None if vnet is None else vnet.id), vnet=None if vnet is None else vnet.id)
     if server_ip is not None and snapshot.inbound_endpoint_at(server_ip) is not None:

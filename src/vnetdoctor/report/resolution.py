@@ -59,10 +59,12 @@ def answer_text(resolution: Resolution) -> str:
 def render_resolution(resolution: Resolution, console: Console) -> None:
     source = resolution.vm.name if resolution.vm is not None else resolution.nic.name
     vnet = "?" if resolution.vnet is None else resolution.vnet.name
-    servers = ", ".join(resolution.dns_servers) or "Azure-provided DNS (168.63.129.16)"
+    servers = (f"{', '.join(resolution.dns_servers)} (set on the "
+               f"{'NIC' if resolution.server_source.value == 'nic' else 'VNet'})"
+               if resolution.dns_servers else "Azure-provided DNS (168.63.129.16)")
     console.print(Text(safe(f"Resolving {resolution.name} from {source} "
                             f"(NIC {resolution.nic.name}, VNet {vnet})")))
-    console.print(Text(safe(f"DNS servers: {servers} (from {resolution.server_source.value})")))
+    console.print(Text(safe(f"DNS servers: {servers}")))
     for number, step in enumerate(resolution.chain, 1):
         console.print(Text(safe(f"  {number}. {step.step.value}: {step.detail}")))
         for label, rid in (("resource", step.resource), ("link", step.link),
