@@ -106,3 +106,17 @@ def test_an_ip_is_not_a_name_and_an_unknown_vm_is_named(estate: Path) -> None:
     code, _, err = run("-s", str(estate), "--from", "vm-nope", BLOB)
     assert code == 2
     assert "vm-nope" in err
+
+
+def test_hostile_names_print_inert(tmp_path: Path) -> None:
+    path = tmp_path / "estate.json"
+    path.write_text(json.dumps([
+        *base(),
+        zone("corp.contoso.com", [a("db", "10.0.0.9")],
+             [link("l-\x1b[31mred[bold]x[/bold]", "vnet-spoke")]),
+    ]))
+    code, out, _ = run("-s", str(path), "--from", "vm-app", "db.corp.contoso.com")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "[bold]x[/bold]" in out  # rich markup shown as written, not applied
+    assert out.splitlines()[-1] == "Answer: db.corp.contoso.com -> 10.0.0.9"

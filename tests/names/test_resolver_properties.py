@@ -30,7 +30,8 @@ from vnetdoctor.ingest.loader import snapshot_from_json
 VNETS = ("v0", "v1", "v2")
 ZONES = ("contoso.com", "app.contoso.com", "corp.local", "privatelink.blob.core.windows.net")
 HOSTS = ("a.contoso.com", "b.contoso.com", "app.contoso.com", "x.app.contoso.com",
-         "db.corp.local", "st1.blob.core.windows.net", "st1.privatelink.blob.core.windows.net")
+         "db.corp.local", "st1.blob.core.windows.net", "st1.privatelink.blob.core.windows.net",
+         "vm-v1.contoso.com", "vm-v0.corp.local")
 RULE_DOMAINS = ("contoso.com", "app.contoso.com", "corp.local", "blob.core.windows.net",
                 "privatelink.blob.core.windows.net", "")
 ADDRESSES = ("10.9.0.1", "10.9.0.2", "10.9.0.3")
@@ -44,7 +45,7 @@ def inbound_ip(v: str) -> str:
 @dataclass
 class Layout:
     zones: dict[str, dict[str, tuple[str, str]]]  # zone -> relative name -> (A|CNAME, value)
-    links: dict[str, dict[str, str]]  # zone -> vnet -> resolution policy
+    links: dict[str, dict[str, tuple[str, bool]]]  # zone -> vnet -> (policy, registration)
     resolvers: set[str]  # VNets holding an inbound endpoint
     rulesets: list[tuple[dict[str, tuple[str, bool]], set[str]]]  # (domain -> (target, on), vnets)
     servers: dict[str, str | None]  # VNet -> its DNS server (an inbound endpoint VNet) or Azure
@@ -62,7 +63,7 @@ def relative_names(zone_name: str) -> list[str]:
 @st.composite
 def layouts(draw: st.DrawFn) -> Layout:
     zones: dict[str, dict[str, tuple[str, str]]] = {}
-    links: dict[str, dict[str, str]] = {}
+    links: dict[str, dict[str, tuple[str, bool]]] = {}
     for zname in draw(st.sets(st.sampled_from(ZONES))):
         records = {}
         for rel in relative_names(zname):
@@ -72,7 +73,8 @@ def layouts(draw: st.DrawFn) -> Layout:
             elif kind == "CNAME":
                 records[rel] = ("CNAME", draw(st.sampled_from(HOSTS)))
         zones[zname] = records
-        links[zname] = {v: draw(st.sampled_from(("Default", "NxDomainRedirect")))
+        links[zname] = {v: (draw(st.sampled_from(("Default", "NxDomainRedirect"))),
+                            draw(st.booleans()))
                         for v in draw(st.sets(st.sampled_from(VNETS)))}
     resolvers = draw(st.sets(st.sampled_from(VNETS)))
     targets = [inbound_ip(v) for v in sorted(resolvers)] + [OUTSIDE]
@@ -107,7 +109,8 @@ def estate(layout: Layout) -> list[dict[str, Any]]:
     for zname, records in layout.zones.items():
         sets = [a(rel, value) if kind == "A" else cname(rel, value)
                 for rel, (kind, value) in records.items()]
-        links = [link(f"l-{v}", v, policy=policy) for v, policy in layout.links[zname].items()]
+        links = [link(f"l-{v}", v, policy=policy, registration=registration)
+                 for v, (policy, registration) in layout.links[zname].items()]
         out.append(zone(zname, sets, links))
     for n, (rules, vnets) in enumerate(layout.rulesets):
         out.append(ruleset(f"rs{n}", [
@@ -172,7 +175,11 @@ class Reference:
             return self.follow(v, record[1], forwards)
         if record is not None:
             return ("address", frozenset([record[1]]))
-        if self.layout.links[zname][v] == "NxDomainRedirect" and zname.startswith("privatelink."):
+        for w, (_policy, registration) in self.layout.links[zname].items():
+            if registration and rel == f"vm-{w}":  # the platform's record for the VNet's VM
+                return ("address", frozenset([f"10.{VNETS.index(w)}.0.4"]))
+        if (self.layout.links[zname][v][0] == "NxDomainRedirect"
+                and zname.startswith("privatelink.")):
             return self.public(v, self.asked, forwards, redirected=True)
         return ("nxdomain", frozenset())
 
@@ -201,7 +208,7 @@ def test_resolver_agrees_with_the_reference(layout: Layout) -> None:
 def test_reference_sanity() -> None:
     """The reference itself, on a layout whose answer is known."""
     layout = Layout(zones={"privatelink.blob.core.windows.net": {"st1": ("A", "10.9.0.1")}},
-                    links={"privatelink.blob.core.windows.net": {"v1": "Default"}},
+                    links={"privatelink.blob.core.windows.net": {"v1": ("Default", False)}},
                     resolvers={"v1"}, rulesets=[({"blob.core.windows.net": ("10.1.2.4", True)},
                                                  {"v0"})],
                     servers=dict.fromkeys(VNETS), endpoint=True, source="v0",
