@@ -6,7 +6,19 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from dns_builders import a, aaaa, cname, link, resolver, rule, ruleset, storage_id, zone
+import pytest
+from dns_builders import (
+    a,
+    aaaa,
+    cname,
+    link,
+    private_endpoint,
+    resolver,
+    rule,
+    ruleset,
+    storage_id,
+    zone,
+)
 
 from names.estate import ACCOUNT, INBOUND_IP, PE_IP, RG, snapshot
 from vnetdoctor.codes import CODES, Status
@@ -310,3 +322,27 @@ def test_step_json_names_the_resources() -> None:
     assert body["step"] == "zone"
     assert body["resource"] == f"{RG}/Microsoft.Network/privateDnsZones/{PL_ZONE}"
     assert str(body["record"]).endswith(f"/A/{ACCOUNT}")
+
+
+@pytest.mark.parametrize(("rtype", "group", "host", "zone_name"), [
+    ("Microsoft.KeyVault/vaults", "vault", "kv1.vault.azure.net",
+     "privatelink.vaultcore.azure.net"),
+    ("Microsoft.Sql/servers", "sqlServer", "sql1.database.windows.net",
+     "privatelink.database.windows.net"),
+    ("Microsoft.Storage/storageAccounts", "blob_secondary", "st9-secondary.blob.core.windows.net",
+     "privatelink.blob.core.windows.net"),
+    ("Microsoft.ServiceBus/namespaces", "namespace", "bus1.servicebus.windows.net",
+     "privatelink.servicebus.windows.net"),
+])
+def test_each_service_takes_its_privatelink_zone(rtype: str, group: str, host: str,
+                                                  zone_name: str) -> None:
+    label = host.split(".", 1)[0]
+    resource = label.removesuffix("-secondary")
+    hub = f"{RG}/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-pe"
+    pe = private_endpoint(f"pe-{resource}", f"{RG}/{rtype}/{resource}", group, subnet_id=hub,
+                          nic_name="pe-blob.nic.1234")
+    snap = snapshot(pe, zone(zone_name, [a(label, PE_IP)], [link("l-spoke", "vnet-spoke")]))
+    res = run(snap, host)
+    assert res.answer.addresses == ips(PE_IP)
+    assert res.answer.canonical_name == f"{label}.{zone_name}"
+    assert res.issues == ()
