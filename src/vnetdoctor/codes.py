@@ -436,3 +436,14 @@ CODES: Final[dict[str, CodeSpec]] = {
     # any step
     "INTERNAL_ERROR": CodeSpec(0, _E, "vnetdoctor failed on this step (a bug; please report it)"),
 }
+
+# Step 0 holds two kinds of code: name resolution (what the source resolves a name to, before
+# the nine steps; docs/semantics/dns.md) and the codes any step may report.
+NAME_RESOLUTION: Final[frozenset[str]] = frozenset({
+    "DNS_ZONE_NOT_LINKED",
+    "DNS_RECORD_MISSING",
+    "DNS_CUSTOM_SERVER_UNKNOWN",
+    "DNS_RESOLVES_PUBLIC",
+    "DNS_NAME_UNKNOWN",
+    "PAAS_TARGET_UNKNOWN",
+})

@@ -21,9 +21,10 @@ from dns_builders import (
 )
 
 from names.estate import ACCOUNT, INBOUND_IP, PE_IP, RG, snapshot
-from vnetdoctor.codes import CODES, Status
+from vnetdoctor.codes import CODES, NAME_RESOLUTION, Status
 from vnetdoctor.engine.dns import AnswerKind, Resolution, StepKind, resolve
 from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.runbook.docs import render_runbook_md
 
 BLOB = f"{ACCOUNT}.blob.core.windows.net"
 PRIVATE_BLOB = f"{ACCOUNT}.privatelink.blob.core.windows.net"
@@ -47,9 +48,11 @@ def ips(*texts: str) -> tuple[Any, ...]:
 
 
 def test_every_code_the_resolver_raises_is_catalogued_at_step_0() -> None:
-    for code in ("DNS_ZONE_NOT_LINKED", "DNS_RECORD_MISSING", "DNS_CUSTOM_SERVER_UNKNOWN",
-                 "DNS_RESOLVES_PUBLIC", "DNS_NAME_UNKNOWN", "PAAS_TARGET_UNKNOWN"):
-        assert CODES[code].step == 0
+    raised = {"DNS_ZONE_NOT_LINKED", "DNS_RECORD_MISSING", "DNS_CUSTOM_SERVER_UNKNOWN",
+              "DNS_RESOLVES_PUBLIC", "DNS_NAME_UNKNOWN", "PAAS_TARGET_UNKNOWN"}
+    assert raised == NAME_RESOLUTION
+    assert all(CODES[code].step == 0 for code in raised)
+    assert "## 0. `name-resolution`" in render_runbook_md()
 
 
 def test_a_linked_zone_answers_with_its_a_record() -> None:

@@ -6,6 +6,7 @@ Regenerate with ``python -m vnetdoctor.runbook.docs > docs/runbook.md``; a test 
 from __future__ import annotations
 
 import vnetdoctor.runbook.runner  # noqa: F401  (registers the steps)
+from vnetdoctor.codes import NAME_RESOLUTION
 from vnetdoctor.runbook.findings import CODES, CodeSpec
 from vnetdoctor.runbook.registry import REGISTRY
 
@@ -36,13 +37,22 @@ def _table(codes: list[tuple[str, CodeSpec]]) -> list[str]:
     return rows
 
 
+_NAMES = """\
+What a source VM resolves a name to, and why: its DNS server, forwarding rulesets, private DNS
+zones and links, the privatelink CNAME. `vnetdoctor resolve` reports these codes with the chain
+(docs/resolve.md, docs/semantics/dns.md); `diagnose` does not take a name as destination yet."""
+
+
 def render_runbook_md() -> str:
     out = [_INTRO]
+    out += ["## 0. `name-resolution`: what a name resolves to", "", " ".join(_NAMES.split()), ""]
+    out += [*_table([(c, s) for c, s in CODES.items() if c in NAME_RESOLUTION]), ""]
     for spec in REGISTRY:
         out += [f"## {spec.number}. `{spec.id}`: {spec.title}", "", " ".join(spec.doc.split()), ""]
         out += [*_table([(c, s) for c, s in CODES.items() if s.step == spec.number]), ""]
     out += ["## Codes any step may report", ""]
-    out += [*_table([(c, s) for c, s in CODES.items() if s.step == 0]), ""]
+    out += [*_table([(c, s) for c, s in CODES.items()
+                     if s.step == 0 and c not in NAME_RESOLUTION]), ""]
     return "\n".join(out)
 
 
