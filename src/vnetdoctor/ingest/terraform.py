@@ -986,18 +986,30 @@ def _map_lb_pool(p: _Plan, res: _Res, rid: str) -> list[Json]:
     return [body]
 
 
-def _map_lb_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
-    body = _child_body(p, res, f"{NET}/loadBalancers/loadBalancingRules", rid)
+def _lb_rule_body(
+    p: _Plan, res: _Res, rid: str, kind: str, fields: tuple[tuple[str, str], ...]
+) -> Json:
+    """What a load-balancing rule and an inbound NAT rule are mapped alike: the frontend, the
+    protocol, their flat fields and the two renamed switches (floating IP, TCP reset)."""
+    body = _child_body(p, res, f"{NET}/loadBalancers/{kind}", rid)
     props = body["properties"]
     frontend = p.known_or_marker(res, "frontend_ip_configuration_name")
     if frontend is not None:
         props["frontendIPConfiguration"] = _lb_frontend(_lb_parent(rid), frontend)
     protocol = p.known_or_marker(res, "protocol")
     _set(props, "protocol", _case(protocol, ("Tcp", "Udp", "All")))
-    _flat(
+    _flat(p, res, props, fields)
+    _renamed(p, res, props, "enableFloatingIP", "floating_ip_enabled", "enable_floating_ip")
+    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
+    return body
+
+
+def _map_lb_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
+    body = _lb_rule_body(
         p,
         res,
-        props,
+        rid,
+        "loadBalancingRules",
         (
             ("frontend_port", "frontendPort"),
             ("backend_port", "backendPort"),
@@ -1006,8 +1018,7 @@ def _map_lb_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
             ("load_distribution", "loadDistribution"),
         ),
     )
-    _renamed(p, res, props, "enableFloatingIP", "floating_ip_enabled", "enable_floating_ip")
-    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
+    props = body["properties"]
     pools = _ref_list(p, res, "backend_address_pool_ids")
     if pools:
         props["backendAddressPool"] = {"id": pools[0]}
@@ -1040,17 +1051,11 @@ def _map_lb_probe(p: _Plan, res: _Res, rid: str) -> list[Json]:
 
 
 def _map_lb_nat_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
-    body = _child_body(p, res, f"{NET}/loadBalancers/inboundNatRules", rid)
-    props = body["properties"]
-    frontend = p.known_or_marker(res, "frontend_ip_configuration_name")
-    if frontend is not None:
-        props["frontendIPConfiguration"] = _lb_frontend(_lb_parent(rid), frontend)
-    protocol = p.known_or_marker(res, "protocol")
-    _set(props, "protocol", _case(protocol, ("Tcp", "Udp", "All")))
-    _flat(
+    body = _lb_rule_body(
         p,
         res,
-        props,
+        rid,
+        "inboundNatRules",
         (
             ("frontend_port", "frontendPort"),
             ("backend_port", "backendPort"),
@@ -1059,13 +1064,11 @@ def _map_lb_nat_rule(p: _Plan, res: _Res, rid: str) -> list[Json]:
             ("idle_timeout_in_minutes", "idleTimeoutInMinutes"),
         ),
     )
-    _renamed(p, res, props, "enableFloatingIP", "floating_ip_enabled", "enable_floating_ip")
-    _renamed(p, res, props, "enableTcpReset", "tcp_reset_enabled", "enable_tcp_reset")
     pool = _ref_or_marker(
         p, res, res.after, res.unknown, "backend_address_pool_id", "backend_address_pool_id"
     )
     if pool:
-        props["backendAddressPool"] = pool
+        body["properties"]["backendAddressPool"] = pool
     return [body]
 
 
