@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from builders import locations, put
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flowlogs.support import (
@@ -174,6 +174,10 @@ junk = st.recursive(
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(which=st.integers(0, 10**6), new=junk, nsg=st.booleans(), lines=st.booleans())
+# DuckDB's error message about this file is cut inside a UTF-8 sequence: the binding raised
+# UnicodeDecodeError instead of its parse error (regression: the scan failed).
+@example(which=1849, new={"\x1f\x80": None, "00\x1f\x07": {"\x80": None, "0\U00010000": None}},
+         nsg=False, lines=False)
 def test_any_json_in_any_place_is_skipped_or_read_never_fatal(which: int, new: Any, nsg: bool,
                                                                lines: bool) -> None:
     """Any JSON value in any place of a record (a blob, or one record per line): the scan and

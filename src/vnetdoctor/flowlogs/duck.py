@@ -180,8 +180,11 @@ class DuckDBEngine:
 
     def _recoverable(self, exc: BaseException) -> bool:
         d = self._duckdb
+        # A UnicodeDecodeError is DuckDB's parse error whose message (it quotes the file) was cut
+        # inside a UTF-8 sequence, so that the binding could not decode the message itself.
         return self._json and isinstance(
-            exc, (d.InvalidInputException, d.ConversionException, d.IOException)
+            exc, (d.InvalidInputException, d.ConversionException, d.IOException,
+                  UnicodeDecodeError)
         )
 
     def _guarded(self, op: Callable[[], None]) -> list[FlowLogWarning]:
@@ -191,7 +194,7 @@ class DuckDBEngine:
         while True:
             try:
                 op()
-            except self._duckdb.Error as exc:
+            except (self._duckdb.Error, UnicodeDecodeError) as exc:
                 if not self._recoverable(exc) or not files:
                     raise
                 bad = self._named_file(exc, files) or self._bisect(op, files)
@@ -224,7 +227,7 @@ class DuckDBEngine:
         try:
             self._register(files)
             op()
-        except self._duckdb.Error as exc:
+        except (self._duckdb.Error, UnicodeDecodeError) as exc:
             if not self._recoverable(exc):
                 raise
             if len(files) == 1:
@@ -235,6 +238,8 @@ class DuckDBEngine:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not valid flow-log JSON (DuckDB's message about it was not valid UTF-8)"
     text = str(exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     return line.removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
