@@ -143,3 +143,36 @@ def test_matrix_without_a_raised_step_keeps_its_exit_code(
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith("source,destination,verdict,reasons\n")
+
+
+def test_verify_with_a_step_that_raised_exits_70(
+    step3_raises: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    intents = tmp_path / "intents.yaml"
+    intents.write_text(
+        "intents:\n  - {name: sql, from: vm-web-01, to: vm-db-01, port: 5432, "
+        "expect: must not reach}\n",
+        encoding="utf-8",
+    )
+    code, out, err = _main(["verify", str(intents), "--sample"], capsys)
+    assert code == 70
+    assert out.splitlines()[-1].endswith("failed")  # the results are still printed
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("vnetdoctor: internal error: step 3 raised")
+
+
+def test_diff_with_a_step_that_raised_exits_70(
+    step3_raises: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vnetdoctor.samples import sample_path
+
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("vm-web-01 -> vm-db-01:5432\n", encoding="utf-8")
+    args = ["diff", "--sample", "--after", str(sample_path()), "--pairs", str(pairs)]
+    code, out, err = _main(args, capsys)
+    assert code == 70
+    assert out  # the diff is shown
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("vnetdoctor: internal error: step 3 (guest-firewall) raised")

@@ -195,6 +195,7 @@ def diff(
     from vnetdoctor.engine.fabric import Fabric
     from vnetdoctor.ingest.loader import load_snapshot
     from vnetdoctor.ingest.preflight import apply_plan
+    from vnetdoctor.runbook.runner import StepError, StepFailed
 
     if pairs_file and intents_file:
         raise UsageError("give either --pairs or --intents, not both")
@@ -214,9 +215,13 @@ def diff(
     new_warnings = [str(w) for w in after_snap.warnings if str(w) not in before_keys]
     fabrics = {id(base): Fabric(base), id(after_snap): Fabric(after_snap)}
 
+    raised: list[StepError] = []
+
     def run(snapshot: Snapshot, *args: Any, **kwargs: Any) -> Any:
         """A diagnosis on one of the two snapshots, with that snapshot's fabric."""
-        return run_diagnosis(snapshot, *args, fabric=fabrics[id(snapshot)], **kwargs)
+        diagnosis = run_diagnosis(snapshot, *args, fabric=fabrics[id(snapshot)], **kwargs)
+        raised.extend(diagnosis.errors)
+        return diagnosis
 
     result = diff_snapshots(base, after_snap, pairs, run=run, warnings=new_warnings)
     emit(
@@ -225,6 +230,8 @@ def diff(
         query,
         lambda console: render_diff(result, console, label),
     )
+    if raised:  # the diff is shown (the step's error is a significant finding), then exit 70
+        raise StepFailed(tuple(raised))
     sys.exit(result.exit_code)
 
 

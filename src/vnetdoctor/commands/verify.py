@@ -73,6 +73,15 @@ def verify(
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     if junit is not None:
         write_output(junit, junit_xml(results, f"vnetdoctor.verify.{intents_file.stem}"))
+    raised = sorted({n for r in results for p in r.pairs for n in p.raised})
+    if raised:
+        from vnetdoctor.errors import InternalError
+
+        which = ", ".join(str(n) for n in raised)
+        raise InternalError(
+            f"step{'s' if len(raised) > 1 else ''} {which} raised in the diagnosis of some "
+            "intent pairs (their results above are not to be trusted)"
+        )
     sys.exit(EXIT_BLOCKED if failed else EXIT_OK)
 
 

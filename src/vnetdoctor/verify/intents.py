@@ -29,7 +29,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,7 @@ class PairResult:
     verdict: str
     ok: bool
     message: str
+    raised: tuple[int, ...] = ()  # steps whose code raised (a bug) in this pair's diagnosis
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,10 @@ def check_intents(
                         continue
                     result = diagnose(snapshot, s, d, intent.port, intent.protocol, guest=guest,
                                       fabric=fabric)
-                    pairs.append(_judge(intent, _label(snapshot, s), _label(snapshot, d), result))
+                    judged = _judge(intent, _label(snapshot, s), _label(snapshot, d), result)
+                    if result.errors:
+                        judged = replace(judged, raised=tuple(e.number for e in result.errors))
+                    pairs.append(judged)
         except InputError as exc:
             results.append(IntentResult(intent, tuple(pairs), str(exc), time.perf_counter() - t0))
             continue
