@@ -40,6 +40,7 @@ th{background:#f6f8fa}
 .status{font-weight:700;text-transform:uppercase;font-size:.8em}
 .status-pass{color:#1a7f37}.status-fail{color:#cf222e}.status-warn{color:#9a6700}
 .status-unknown{color:#8250df}.status-skip{color:#57606a}
+.status-error{color:#fff;background:#82071e;padding:0 .3em;border-radius:3px}
 .blocker{border-left:4px solid #cf222e;padding:.3rem .8rem;margin:.6rem 0;background:#fff5f5}
 .finding{margin:.2rem 0}
 svg text{font-family:system-ui,sans-serif}
