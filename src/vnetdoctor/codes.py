@@ -380,6 +380,13 @@ CODES: Final[dict[str, CodeSpec]] = {
         "The gateway connection is not Connected",
         "Check the shared key, the on-premises device and the local network gateway's address.",
     ),
+    "GATEWAY_CONNECTION_UNKNOWN": CodeSpec(
+        9,
+        _U,
+        "The gateway connection's status is unknown",
+        "Read the connection's connectionStatus from Azure (a template or plan holds none): "
+        "only NotConnected blocks, Unknown and Connecting prove nothing.",
+    ),
     "GATEWAY_TRANSIT_MISSING": CodeSpec(
         9,
         _F,

@@ -561,3 +561,12 @@ def test_many_lookups_on_one_table_agree_with_the_one_shot_api() -> None:
     t = table(snap)
     for dest in ("10.3.4.5", "10.60.0.1", "10.0.0.9", "1.1.1.1"):
         assert t.next_hop(dest, "10.0.0.4").to_azure() == hop(snap, dest).to_azure()
+
+
+@pytest.mark.parametrize("status", ["Unknown", "Connecting", ""])
+def test_a_connection_of_unknown_status_keeps_its_routes(status: str) -> None:
+    """Only NotConnected removes the routes: Azure answered Reachable across a Vnet2Vnet pair
+    recorded as Unknown and absent."""
+    snap = gateway_estate(status=status)
+    assert any(r.kind is RouteKind.GATEWAY for r in table(snap).routes)
+    assert answer(hop(snap, "192.168.1.1", source="10.1.0.4"))[0] == "VirtualNetworkGateway"

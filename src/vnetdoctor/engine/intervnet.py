@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from vnetdoctor.engine.path import Issue, Outcome, Trace
 from vnetdoctor.engine.topology import (
+    ConnectionState,
     PeeringLink,
     PeeringStatus,
+    connection_state,
     gateway_connections,
     gateways_in,
     peering_links,
@@ -141,11 +143,9 @@ def between_vnets(
         return [found] if found else []
     if (trace.appliances or trace.firewalls) and trace.outcome is not Outcome.NO_ROUTE:
         return []  # no direct peering, but routed through an appliance: judged by the trace
-    connection = _vnet_to_vnet(snapshot, src, dst)
-    if connection is not None:
-        if connection.is_connected:
-            return []
-        return [_connection_down(connection)]
+    connections = _vnet_to_vnet(snapshot, src, dst)
+    if connections:
+        return _pair_issues(connections)
     hubs = _common_hubs(snapshot, src, dst)
     if hubs:
         return [
@@ -185,14 +185,28 @@ def _common_hubs(snapshot: Snapshot, a: VirtualNetwork, b: VirtualNetwork) -> li
     ]
 
 
-def _vnet_to_vnet(snapshot: Snapshot, a: VirtualNetwork, b: VirtualNetwork) -> Connection | None:
+def _vnet_to_vnet(snapshot: Snapshot, a: VirtualNetwork, b: VirtualNetwork) -> list[Connection]:
+    """Every connection between the two VNets' gateways (a Vnet2Vnet pair has one each way)."""
     mine = {g.id for g in gateways_in(snapshot, a.id)}
     theirs = {g.id for g in gateways_in(snapshot, b.id)}
+    out = []
     for conn in snapshot.connections.values():
         ends = {conn.virtual_network_gateway1, conn.virtual_network_gateway2}
         if ends & mine and ends & theirs:
-            return conn
-    return None
+            out.append(conn)
+    return out
+
+
+def _pair_issues(connections: list[Connection]) -> list[Issue]:
+    """A ``NotConnected`` side blocks; else one ``Connected`` side shows the tunnel up; else its
+    state is unknown (both sides of one tunnel, so any one side's answer stands for it)."""
+    states = [(connection_state(c), c) for c in connections]
+    down = next((c for s, c in states if s is ConnectionState.DOWN), None)
+    if down is not None:
+        return [_connection_down(down)]
+    if any(s is ConnectionState.UP for s, _ in states):
+        return []
+    return [_connection_unknown(connections[0])]
 
 
 def _connection_down(conn: Connection) -> Issue:
@@ -202,6 +216,19 @@ def _connection_down(conn: Connection) -> Issue:
         f"{conn.connection_status or 'of unknown status'}, not Connected",
         resource=str(conn.id),
         pointer="/properties/connectionStatus",
+    )
+
+
+def _connection_unknown(conn: Connection) -> Issue:
+    return Issue(
+        code="GATEWAY_CONNECTION_UNKNOWN",
+        message=f"Connection {conn.name!r} ({conn.connection_type or 'unknown type'}) has "
+        f"status {conn.connection_status or 'absent'}: whether its tunnel is up is unknown "
+        "(only NotConnected blocks)",
+        resource=str(conn.id),
+        pointer="/properties/connectionStatus",
+        command=f"az network vpn-connection show -g {conn.id.resource_group} -n {conn.name} "
+        "--query connectionStatus",
     )
 
 
@@ -267,8 +294,11 @@ def to_on_premises(snapshot: Snapshot, src: VirtualNetwork, destination: IPAddre
                     )
                 )
                 continue
-        if not conn.is_connected:
+        state = connection_state(conn)
+        if state is ConnectionState.DOWN:
             issues.append(_connection_down(conn))
+        elif state is ConnectionState.UNKNOWN:
+            issues.append(_connection_unknown(conn))
     return issues
 
 

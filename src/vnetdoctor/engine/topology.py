@@ -84,6 +84,25 @@ def gateways_in(snapshot: Snapshot, vnet_id: ResourceId) -> list[VirtualNetworkG
     ]
 
 
+class ConnectionState(StrEnum):
+    """What a gateway connection's ``connectionStatus`` says about its tunnel."""
+
+    UP = "up"  # Connected
+    DOWN = "down"  # NotConnected: the only status that blocks
+    UNKNOWN = "unknown"  # Unknown, Connecting, or absent (a template or plan holds none)
+
+
+def connection_state(connection: Connection) -> ConnectionState:
+    """Only ``NotConnected`` is down. Azure answered Reachable across a Vnet2Vnet pair recorded as
+    ``Unknown`` and absent, so a status other than ``Connected`` proves nothing either way."""
+    status = (connection.connection_status or "").casefold()
+    if status == "connected":
+        return ConnectionState.UP
+    if status == "notconnected":
+        return ConnectionState.DOWN
+    return ConnectionState.UNKNOWN
+
+
 def gateway_connections(snapshot: Snapshot, gateway: VirtualNetworkGateway) -> list[Connection]:
     return [
         c
@@ -154,11 +173,18 @@ def transit_hub(snapshot: Snapshot, vnet: VirtualNetwork) -> PeeringLink | None:
 
 
 def reachable_gateway_prefixes(snapshot: Snapshot, vnet: VirtualNetwork) -> list[GatewayPrefixes]:
-    """Prefixes reachable through gateways, own or by transit, over ``Connected`` connections."""
-    found = [g for g in own_gateway_prefixes(snapshot, vnet.id) if g.connection.is_connected]
+    """Prefixes reachable through gateways, own or by transit, over connections that are not
+    ``NotConnected`` (an unknown status keeps its routes; step 9 says it is unknown)."""
+    found = [
+        g
+        for g in own_gateway_prefixes(snapshot, vnet.id)
+        if connection_state(g.connection) is not ConnectionState.DOWN
+    ]
     hub = transit_hub(snapshot, vnet)
     if hub is not None and hub.remote is not None:
         found.extend(
-            g for g in own_gateway_prefixes(snapshot, hub.remote.id) if g.connection.is_connected
+            g
+            for g in own_gateway_prefixes(snapshot, hub.remote.id)
+            if connection_state(g.connection) is not ConnectionState.DOWN
         )
     return found
