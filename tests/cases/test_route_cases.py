@@ -288,3 +288,73 @@ def test_anomaly_appliance_outside_the_vnet_is_none_with_ip_and_table() -> None:
     if not CASES:
         pytest.skip(f"recorded Azure fixtures not found at {CASES_DIR} (../shared/fixtures)")
     assert seen == 2
+
+
+# -- --as-of: the date of each answer picks a profile that agrees with it -----------------------
+# The day each answer was served (its HTTP Date header in the recording; the case ids carry the
+# day the recording was committed, months or years later for the .NET session records).
+SERVED = {
+    "effectiveroutetable-netsdk-effective-route-acls-2016-08-02-1": "2016-08-03",
+    "effectiveroutetable-cli-nic-convenience-2016-09-16-1": "2016-09-15",
+    "effectiveroutetable-cli-nic-convenience-2016-11-21-1": "2016-11-16",
+    "nexthop-netsdk-nexthop-2017-02-09-1": "2017-01-21",
+    "nexthop-netsdk-nexthop-2017-02-09-2": "2017-01-21",
+    "effectiveroutetable-cli-nic-convenience-2017-03-09-1": "2017-03-07",
+    "nexthop-cli-watcher-2017-06-01-1": "2017-05-24",
+    "nexthop-cli-watcher-2017-06-30-1": "2017-06-29",
+    "nexthop-netsdk-nexthop-2019-08-24-1": "2017-06-23",
+    "nexthop-netsdk-nexthop-2019-08-24-2": "2017-06-23",
+    "nexthop-javafluent-watcher-functions-2017-09-22-1": "2017-08-30",
+    "nexthop-cli-watcher-2018-03-13-1": "2018-03-12",
+    "effectiveroutetable-netsdk-effective-route-acls-2018-03-24-1": "2018-03-21",
+    "effectiveroutetable-cli-nic-convenience-2018-04-04-1": "2018-03-30",
+    "nexthop-netfluent-manage-watcher-2020-11-27-1": "2018-04-13",
+    "nexthop-netfluent-canwatchnetwork-2020-11-27-1": "2018-04-16",
+    "effectiveroutetable-netsdk-effective-route-acls-2019-08-24-1": "2018-08-18",
+    "nexthop-cli-watcher-vm-2018-09-11-1": "2018-09-10",
+    "nexthop-cli-watcher-vm-2018-12-04-1": "2018-11-30",
+    "nexthop-javafluent-watcher-functions-2020-07-21-1": "2020-01-02",
+    "effectiveroutetable-cli-nic-convenience-2020-07-09-1": "2020-07-07",
+    "nexthop-cli-watcher-vm-2020-09-11-1": "2020-09-03",
+    "nexthop-cli-watcher-vm-2020-12-20-1": "2020-12-16",
+    "effectiveroutetable-cli-nic-convenience-2021-05-19-1": "2021-05-14",
+    "nexthop-cli-watcher-vm-2021-05-27-1": "2021-05-26",
+    "nexthop-cli-watcher-vm-2023-02-24-1": "2023-02-24",
+    "effectiveroutetable-cli-nic-convenience-2023-03-03-1": "2023-03-01",
+    "effectiveroutetable-cli-nic-convenience-2024-08-27-1": "2024-08-26",
+    "effectiveroutetable-cli-nic-convenience-2024-08-27-2": "2024-08-26",
+    "nexthop-cli-watcher-vm-2024-08-27-1": "2024-08-26",
+}
+# REST specification examples are no answers of any day.
+NOT_SERVED = {"effectiveroutetable-restspec-2021-02-01-1", "nexthop-restspec-2021-02-01-1"}
+
+
+def test_every_case_has_its_served_day() -> None:
+    if not CASES:
+        pytest.skip(f"recorded Azure fixtures not found at {CASES_DIR} (../shared/fixtures)")
+    assert {c.id for c in CASES} == set(SERVED) | NOT_SERVED
+
+
+def test_as_of_the_served_day_agrees_with_azure(capsys: pytest.CaptureFixture[str]) -> None:
+    """--as-of with the day of each answer picks a profile that gives Azure's answer: the same
+    next hop, or the same platform routes in the same order (also for the unusable route
+    tables, whose platform routes do not depend on the missing NIC)."""
+    if not CASES:
+        pytest.skip(f"recorded Azure fixtures not found at {CASES_DIR} (../shared/fixtures)")
+    checked = 0
+    for case in CASES:
+        if case.id in NOT_SERVED:
+            continue
+        profile = RouteProfile.as_of(SERVED[case.id])
+        if case.kind == "effectiveRouteTable":
+            azure = [(tuple(r["addressPrefix"]), r["nextHopType"]) for r in case.expected["value"]
+                     if r["nextHopType"] != "VnetLocal"]
+            assert azure == [((p,), t.value) for p, t in profile.spec.defaults], (case.id,
+                                                                                  profile)
+        if case.usable:
+            assert agrees(case, profile), (case.id, profile)
+        checked += 1
+    with capsys.disabled():
+        print(f"\n--as-of the served day: {checked}/{len(CASES) - len(NOT_SERVED)} recorded "
+              "answers agree")
+    assert checked == len(SERVED)

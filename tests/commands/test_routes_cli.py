@@ -136,12 +136,35 @@ def test_profiles_change_the_platform_routes(estate: Path) -> None:
     assert (code, json.loads(out)["nextHopType"]) == (0, "Internet")
 
 
+@pytest.mark.parametrize(("day", "dest", "expect"), [
+    ("2020-09-03", "25.41.3.9", "None"),  # azure-2020-07: 25.41.3.0/25 None
+    ("2020-07-07", "25.41.3.9", "Internet"),  # azure-2020: not yet
+    ("2018-03-12", "25.41.3.9", "Internet"),
+    ("2024-08-26", "25.150.0.1", "None"),  # azure-2024
+    ("2023-03-01", "25.150.0.1", "Internet"),  # azure-2023
+])
+def test_as_of_picks_the_profile_of_the_snapshot_date(estate: Path, day: str, dest: str,
+                                                      expect: str) -> None:
+    code, out = invoke(*hop_args(estate, dest, "--as-of", day, "-o", "json"))
+    assert (code, json.loads(out)["nextHopType"]) == (0, expect)
+
+
+def test_effective_routes_as_of_names_the_profile(estate: Path) -> None:
+    code, out = invoke("effective-routes", "-s", str(estate), "--vm", "vm1", "--as-of",
+                       "2018-03-05")
+    assert code == 0
+    assert "profile azure-2018-03)" in out
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--source-ip", "10.0.0.x"], "--source-ip: invalid IP address '10.0.0.x'"),
     (["--dest-ip", "fd00::1"], "not the same IP version"),
     (["--vm", "ghost"], "no virtual machine named 'ghost'"),
     (["--nic", "nic-nva"], "is not attached to VM 'vm1'"),
     (["--profile", "azure-1999"], "unknown route profile 'azure-1999'"),
+    (["--as-of", "2020-13-01"], "--as-of: '2020-13-01' is not a date (YYYY-MM-DD)"),
+    (["--as-of", "2020-09"], "--as-of: '2020-09' is not a date (YYYY-MM-DD)"),
+    (["--as-of", "2020-09-03", "--profile", "documented"], "mutually exclusive"),
 ])
 def test_bad_input_is_one_line_exit_2(estate: Path, capsys: pytest.CaptureFixture[str],
                                       args: list[str], message: str) -> None:

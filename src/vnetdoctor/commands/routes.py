@@ -33,10 +33,27 @@ def _routing_options(func: F) -> F:
         help="Microsoft's service tags file (ServiceTags_Public_*.json), to resolve service "
              "endpoint routes and user routes whose prefix is a service tag.")(func)
     func = click.option(
-        "--profile", default=str(DEFAULT_PROFILE), show_default=True, metavar="NAME",
-        help="Azure's platform route set as observed at a period: "
-             f"{', '.join(RouteProfile.names())}.")(func)
+        "--as-of", "as_of", metavar="YYYY-MM-DD",
+        help="The date the snapshot was taken: picks the platform route set Azure answered with "
+             "then (instead of --profile).")(func)
+    func = click.option(
+        "--profile", metavar="NAME",
+        help=f"Azure's platform route set as observed at a period (default {DEFAULT_PROFILE}): "
+             f"{_profile_periods()}.")(func)
     return func
+
+
+def _profile_periods() -> str:
+    return "; ".join(f"{m.spec.name}: {m.spec.observed}" for m in RouteProfile)
+
+
+def _chosen_profile(profile: str | None, as_of: str | None) -> RouteProfile:
+    """--profile by name, or the profile --as-of's date needs; never both."""
+    if profile is not None and as_of is not None:
+        raise UsageError("--profile and --as-of are mutually exclusive: give one")
+    if as_of is not None:
+        return RouteProfile.as_of(as_of)
+    return DEFAULT_PROFILE if profile is None else RouteProfile.parse(profile)
 
 
 def _tags(path: Path | None) -> ServiceTagLookup | None:
@@ -74,7 +91,8 @@ def next_hop(
     nic: str | None,
     source_ip: str,
     dest_ip: str,
-    profile: str,
+    profile: str | None,
+    as_of: str | None,
     service_tags: Path | None,
     output: str,
     query: str | None,
@@ -101,7 +119,7 @@ def next_hop(
 
     fmt = OutputFormat.parse(output)
     src, dest = _ip(source_ip, "--source-ip"), _ip(dest_ip, "--dest-ip")
-    chosen = RouteProfile.parse(profile)
+    chosen = _chosen_profile(profile, as_of)
     tags = _tags(service_tags)
     snapshot = open_snapshot(snapshots, sample, plan)
     interface = resolve_nic(snapshot, vm=vm, nic=nic)
@@ -126,7 +144,8 @@ def effective_routes(
     plan: Path | None,
     nic: str | None,
     vm: str | None,
-    profile: str,
+    profile: str | None,
+    as_of: str | None,
     service_tags: Path | None,
     output: str,
     query: str | None,
@@ -138,13 +157,14 @@ def effective_routes(
     ({"value": [{"source", "state", "addressPrefix", "nextHopIpAddress", "nextHopType", "name",
     "disableBgpRoutePropagation"}]}); a "problems" list is added when the snapshot cannot tell
     the whole table. --profile picks the platform route set Azure showed at a period (it changed
-    between 2016 and 2024); the newest is the default.
+    between 2016 and 2024), --as-of the one of the snapshot's date; the newest is the default.
 
     \b
     Examples:
       vnetdoctor effective-routes --sample --vm vm-web-01
       vnetdoctor effective-routes -s estate.json --nic app1-nic -o json
       vnetdoctor effective-routes -s estate.json --vm app1 --profile documented
+      vnetdoctor effective-routes -s estate.json --vm app1 --as-of 2020-09-03
       vnetdoctor effective-routes -s estate.json --vm app1 -o json \\
           --query "value[?state=='Active'].addressPrefix[]"
 
@@ -155,7 +175,7 @@ def effective_routes(
     from vnetdoctor.resolve import resolve_nic
 
     fmt = OutputFormat.parse(output)
-    chosen = RouteProfile.parse(profile)
+    chosen = _chosen_profile(profile, as_of)
     tags = _tags(service_tags)
     snapshot = open_snapshot(snapshots, sample, plan)
     interface = resolve_nic(snapshot, vm=vm, nic=nic)

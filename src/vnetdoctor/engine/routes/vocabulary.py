@@ -7,8 +7,10 @@ showed at a period (the newest, :data:`DEFAULT_PROFILE`, unless asked otherwise)
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum, StrEnum
 from functools import cached_property
 from typing import Final, Protocol
@@ -122,6 +124,9 @@ class ProfileSpec:
     vnet_next_hop: WatcherNextHopType
     peering_next_hop: WatcherNextHopType
     observed_in: tuple[str, ...]
+    # The period Azure answered with this set (dates of the answers, YYYY-MM-DD or YYYY-MM; an
+    # answer's date is its HTTP Date header, not the day its recording was committed).
+    observed: str = ""
 
     @cached_property
     def networks(self) -> tuple[tuple[IPNetwork, EffectiveNextHopType, bool], ...]:
@@ -145,16 +150,23 @@ class RouteProfile(Enum):
     * ``azure-2018``: the documented four plus IPv6 ``::/0 -> Internet`` and 13 IPv6 ``None``
       prefixes, even for an IPv4-only VNet (20 routes); next hop says ``VirtualNetwork`` from then
       on.
-    * ``documented``: exactly the documented four, with today's names; Azure answered this in 2019
-      and the REST specification's example shows it.
+    * ``azure-2018-03``: the documented four plus IPv6 ``::/0 -> Internet`` only (7 routes),
+      answered in 2018-03 before the 13 IPv6 ``None`` prefixes appeared.
+    * ``documented``: exactly the documented four, with today's names; Azure answered this from
+      2018-07 to 2019-02 (and, by the names, from 2017-09), and the REST specification's example
+      shows it.
     * ``azure-2020``: ``172.16.0.0/12`` is missing (5 routes; users reported the same in
       MicrosoftDocs/azure-docs#42222).
+    * ``azure-2020-07``: ``azure-2020``'s five plus ``25.33.80.0/20`` and ``25.41.3.0/25 -> None``
+      (7 routes), answered from 2020-07-14 to 2021-03-09.
     * ``azure-2021``: still no ``172.16.0.0/12``, plus 12 platform ``None`` prefixes in
       25/8, 40.108/15, 104.146/15, 157.59/16, 198.18/15, 23.103/18, 20.35.252/22 (17 routes).
     * ``azure-2023``: the 2021 set plus ``172.16.0.0/12`` again (18 routes).
     * ``azure-2024``: 23 routes: ``127.0.0.0/8`` and a different set of ``25.x`` prefixes
       (25.176/13, 25.152/14, 25.184/14, 25.148/15, 25.150/16, 25.156/16, 25.159/16 instead of
       25.48/12, 25.33/16, 25.41/20); the same list a third party published in August 2024.
+
+    :meth:`as_of` picks the profile for a snapshot's date from these periods (:data:`AS_OF`).
 
     The undocumented ``None`` prefixes are reported to vanish when a user route for 0.0.0.0/0
     exists (third party, unverified): with such a route, a lookup they would decide is unknown.
@@ -176,6 +188,7 @@ class RouteProfile(Enum):
             "effectiveroutetable-cli-nic-convenience-2024-08-27-2",
             "nexthop-cli-watcher-vm-2024-08-27-1",
         ),
+        observed="from 2024-08 (answers of 2024-08-26)",
     )
     AZURE_2023 = ProfileSpec(
         name="azure-2023",
@@ -191,6 +204,7 @@ class RouteProfile(Enum):
             "effectiveroutetable-cli-nic-convenience-2023-03-03-1",
             "nexthop-cli-watcher-vm-2023-02-24-1",
         ),
+        observed="2023-02-24 to 2024-08 (answers of 2023-02-24 and 2023-03-01)",
     )
     AZURE_2021 = ProfileSpec(
         name="azure-2021",
@@ -206,6 +220,17 @@ class RouteProfile(Enum):
             "effectiveroutetable-cli-nic-convenience-2021-05-19-1",
             "nexthop-cli-watcher-vm-2021-05-27-1",
         ),
+        observed="2021-03-10 to 2023-02 (answers of 2021-05-14 and 2021-05-26)",
+    )
+    AZURE_2020_07 = ProfileSpec(
+        name="azure-2020-07",
+        summary="7 routes: the 2020 set plus 25.33.80/20 and 25.41.3/25 None",
+        defaults=(("0.0.0.0/0", _I), *_nones("10.0.0.0/8", "100.64.0.0/10", "192.168.0.0/16",
+                                             "25.33.80.0/20", "25.41.3.0/25")),
+        vnet_next_hop=WatcherNextHopType.VIRTUAL_NETWORK,
+        peering_next_hop=WatcherNextHopType.VIRTUAL_NETWORK_PEERING,
+        observed_in=(),  # Azure's effective route tables of the period; no recorded case here
+        observed="2020-07-14 to 2021-03-09",
     )
     AZURE_2020 = ProfileSpec(
         name="azure-2020",
@@ -221,6 +246,7 @@ class RouteProfile(Enum):
             "nexthop-netfluent-manage-watcher-2020-11-27-1",
             "nexthop-cli-watcher-vm-2020-12-20-1",
         ),
+        observed="2019-04 to 2020-07-13 (answers of 2020-01-02 and 2020-07-07)",
     )
     DOCUMENTED = ProfileSpec(
         name="documented",
@@ -234,6 +260,7 @@ class RouteProfile(Enum):
             "nexthop-netsdk-nexthop-2019-08-24-2",
             "effectiveroutetable-restspec-2021-02-01-1",
         ),
+        observed="2018-07 to 2019-02 (an answer of 2018-08-18); from 2017-09 by the names",
     )
     AZURE_2018 = ProfileSpec(
         name="azure-2018",
@@ -248,6 +275,16 @@ class RouteProfile(Enum):
             "nexthop-cli-watcher-vm-2018-09-11-1",
             "nexthop-cli-watcher-vm-2018-12-04-1",
         ),
+        observed="2018-03-21 to 2018-06 (answers of 2018-03-21 and 2018-03-30)",
+    )
+    AZURE_2018_03 = ProfileSpec(
+        name="azure-2018-03",
+        summary="7 routes: the documented set plus ::/0 Internet",
+        defaults=(*_V4_DOCUMENTED, ("::/0", _I)),
+        vnet_next_hop=WatcherNextHopType.VIRTUAL_NETWORK,
+        peering_next_hop=WatcherNextHopType.VIRTUAL_NETWORK_PEERING,
+        observed_in=(),  # Azure's effective route tables of the period; no recorded case here
+        observed="2018-03 (before 2018-03-21)",
     )
     AZURE_2017 = ProfileSpec(
         name="azure-2017",
@@ -264,6 +301,7 @@ class RouteProfile(Enum):
             "nexthop-cli-watcher-2017-06-30-1",
             "nexthop-javafluent-watcher-functions-2017-09-22-1",
         ),
+        observed="2017-01 to 2017-08 (answers of 2017-01-21 to 2017-08-30)",
     )
     AZURE_2016 = ProfileSpec(
         name="azure-2016",
@@ -277,6 +315,7 @@ class RouteProfile(Enum):
             "effectiveroutetable-cli-nic-convenience-2016-09-16-1",
             "effectiveroutetable-cli-nic-convenience-2016-11-21-1",
         ),
+        observed="to 2016-12 (answers of 2016-08-03 to 2016-11-16)",
     )
 
     @property
@@ -301,5 +340,43 @@ class RouteProfile(Enum):
     def names(cls) -> list[str]:
         return [m.spec.name for m in cls]
 
+    @classmethod
+    def as_of(cls, day: str | date) -> RouteProfile:
+        """The profile a snapshot taken on ``day`` (``YYYY-MM-DD``) needs: the set Azure answered
+        with at that date (:data:`AS_OF`). A date between two observed periods gets the set of
+        the last period that began before it; a date before 2016 the oldest set."""
+        when = _parse_day(day) if isinstance(day, str) else day
+        chosen = AS_OF[0][1]
+        for start, profile in AS_OF:
+            if when >= start:
+                chosen = profile
+        return chosen
+
+
+def _parse_day(text: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            return date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    raise UsageError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)")
+
+
+# Where each profile's period begins, oldest first (the answers behind each are in the profile's
+# ``observed``). ``documented`` holds twice: Network Watcher said VirtualNetwork (not VnetLocal)
+# by 2017-09 while the routes were still the documented four, and again from 2018-07.
+AS_OF: Final[tuple[tuple[date, RouteProfile], ...]] = (
+    (date(2016, 1, 1), RouteProfile.AZURE_2016),
+    (date(2017, 1, 1), RouteProfile.AZURE_2017),
+    (date(2017, 9, 1), RouteProfile.DOCUMENTED),
+    (date(2018, 3, 1), RouteProfile.AZURE_2018_03),
+    (date(2018, 3, 21), RouteProfile.AZURE_2018),
+    (date(2018, 7, 1), RouteProfile.DOCUMENTED),
+    (date(2019, 4, 1), RouteProfile.AZURE_2020),
+    (date(2020, 7, 14), RouteProfile.AZURE_2020_07),
+    (date(2021, 3, 10), RouteProfile.AZURE_2021),
+    (date(2023, 2, 24), RouteProfile.AZURE_2023),
+    (date(2024, 8, 26), RouteProfile.AZURE_2024),
+)
 
 DEFAULT_PROFILE: Final = RouteProfile.AZURE_2024
