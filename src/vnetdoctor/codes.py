@@ -193,6 +193,15 @@ CODES: Final[dict[str, CodeSpec]] = {
         "ICMP (and any non-TCP/UDP protocol) is not load-balanced",
         "Test the frontend with TCP or UDP on a port that a load-balancing rule serves.",
     ),
+    "NO_PUBLIC_PATH": CodeSpec(
+        2,
+        _F,
+        "No public address leads from the Internet to the destination",
+        "Traffic from the Internet enters only through a public address: give the VM an "
+        "instance-level public IP (with an NSG that allows the port), or a public load "
+        "balancer rule or inbound NAT rule to it; if it should stay private, this is the "
+        "answer you want.",
+    ),
     "LB_PUBLIC_CLOSED_NO_NSG": CodeSpec(
         2,
         _F,

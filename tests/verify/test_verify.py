@@ -144,6 +144,18 @@ def test_internet_and_cidr_selectors() -> None:
     assert spec.intents[0].expect == MUST_NOT
 
 
+@pytest.mark.parametrize("port", [None, 5432])
+def test_readme_internet_intent_holds_on_the_sample(port: int | None) -> None:
+    """{from: Internet, to: db-*, expect: must not reach}: the db VMs have no public path, which
+    is a firm block (NO_PUBLIC_PATH), with no guest evidence needed."""
+    intent: dict[str, object] = {"from": "Internet", "to": "vm-db-*", "expect": "must not reach"}
+    if port is not None:
+        intent["port"] = port
+    spec = parse_intents({"intents": [intent]}, Path("x.yaml"))
+    (result,) = check_intents(load_sample("contoso"), spec.intents)
+    assert result.ok, result.message
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

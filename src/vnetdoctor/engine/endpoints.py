@@ -154,6 +154,8 @@ def resolve_endpoint(snapshot: Snapshot, text: str) -> Endpoint:
     except ResourceNotFound as exc:
         if exc.candidates:
             raise
+        if text.strip().casefold() == "internet":
+            return Endpoint(text="Internet", kind=EndpointKind.ADDRESS, location=Location.INTERNET)
         raise ResourceNotFound("VM, classic VM or network interface", text) from None
     return _from_nic(text, EndpointKind.NIC, snapshot.vm_of_nic(nic), nic)
 

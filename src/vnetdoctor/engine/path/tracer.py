@@ -20,7 +20,7 @@ from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.firewall import FirewallEngine
 from vnetdoctor.engine.loadbalancer import LoadBalancerIndex
 from vnetdoctor.engine.nsg import FlowVerdict, Verdict
-from vnetdoctor.engine.path import appliances, lb
+from vnetdoctor.engine.path import appliances, internet, lb
 from vnetdoctor.engine.path.oracle import GuestOracle
 from vnetdoctor.engine.path.peering import forwarded_check, peer_holding, vnet_of
 from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_arg, port_text
@@ -250,6 +250,8 @@ class Tracer:
         self, source: Endpoint, destination: Endpoint, protocol: Protocol, port: int | None
     ) -> Trace:
         b = Recorder()
+        if internet.is_internet_source(source):
+            return internet.inbound(self, b, source, destination, protocol, port)
         nic, src_ip, dst_ip = source.nic, source.ip, destination.ip
         if nic is None or src_ip is None or dst_ip is None:
             missing = (
