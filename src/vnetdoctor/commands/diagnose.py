@@ -49,7 +49,8 @@ def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Pa
     "source",
     required=True,
     metavar="VM|NIC|IP",
-    help="The source: a VM or NIC name (or id), or an IP.",
+    help="The source: a VM or NIC name (or id), or an IP; an Internet address or `Internet` "
+    "enters through the public addresses of the snapshot.",
 )
 @click.option(
     "--to",
