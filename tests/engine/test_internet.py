@@ -70,7 +70,8 @@ def test_no_rule_for_the_port_is_no_public_path(sample: Snapshot) -> None:
 
 
 # -- a small estate: a public IP whose subnet sends 0.0.0.0/0 to an appliance -------------------
-def _estate(*, sku: str = "Basic", default_to_nva: bool = False) -> Snapshot:
+def _estate(*, sku: str = "Basic", default_to_nva: bool = False,
+            allow_from: str | None = None) -> Snapshot:
     vid = f"{NET}/virtualNetworks/v"
     subnet: dict[str, Any] = {"id": f"{vid}/subnets/app", "name": "app",
                               "properties": {"addressPrefix": "10.0.0.0/24"}}
@@ -108,7 +109,39 @@ def _estate(*, sku: str = "Basic", default_to_nva: bool = False) -> Snapshot:
              "properties": {"privateIPAddress": "10.0.1.4", "primary": True,
                             "subnet": {"id": f"{vid}/subnets/nva"}}}]}},
     ]
+    if allow_from is not None:  # an NSG on the subnet that lets in RDP from one prefix only
+        nsg = f"{NET}/networkSecurityGroups/nsg-app"
+        subnet["properties"]["networkSecurityGroup"] = {"id": nsg}
+        resources.append({"id": nsg, "name": "nsg-app",
+                          "type": "Microsoft.Network/networkSecurityGroups",
+                          "location": "westeurope", "properties": {"securityRules": [{
+                              "id": f"{nsg}/securityRules/rdp-partner", "name": "rdp-partner",
+                              "properties": {"priority": 100, "direction": "Inbound",
+                                             "access": "Allow", "protocol": "Tcp",
+                                             "sourceAddressPrefix": allow_from,
+                                             "sourcePortRange": "*",
+                                             "destinationAddressPrefix": "*",
+                                             "destinationPortRange": "3389"}}]}})
     return snapshot_from_json(resources)
+
+
+@pytest.mark.parametrize("prefix", ["20.50.0.0/16", "20.50.7.9", "2.16.0.0/13"])
+def test_internet_is_any_internet_address_not_one(prefix: str) -> None:
+    """--from Internet asks for any Internet address: an NSG that lets in one public prefix only
+    is open to the Internet, although the stand-in address is denied (regression: blocked, so a
+    'must not reach' gate passed while that prefix could reach the VM)."""
+    d = diagnose(_estate(allow_from=prefix), "Internet", "nic-app", 3389)
+    assert d.verdict is not Verdict.BLOCKED, [f.code for f in d.blockers]
+    assert not d.blockers
+    assert "were asked" in d.path[0].detail
+    # one address outside the prefix is still denied, and says by which rule
+    outside = diagnose(_estate(allow_from=prefix), "8.8.8.8", "nic-app", 3389)
+    assert [f.code for f in outside.blockers] == ["NSG_DENY"]
+
+
+def test_internet_closed_to_every_address_stays_blocked() -> None:
+    d = diagnose(_estate(allow_from="10.8.0.0/16"), "Internet", "nic-app", 3389)
+    assert [f.code for f in d.blockers] == ["NSG_DENY"]
 
 
 def test_a_basic_public_ip_without_nsg_is_open() -> None:

@@ -22,9 +22,10 @@ from vnetdoctor.engine.path import lb
 from vnetdoctor.engine.path.records import Outcome, Recorder, Trace, port_text
 from vnetdoctor.engine.routes import EffectiveNextHopType
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, PublicIpAddress
+from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.loadbalancer import FrontendIpConfiguration, LoadBalancer
-from vnetdoctor.model.net import IPAddress, Protocol
-from vnetdoctor.model.security import Direction
+from vnetdoctor.model.net import IPAddress, IPNetwork, Protocol
+from vnetdoctor.model.security import Access, Direction, SecurityRule
 
 if TYPE_CHECKING:
     from vnetdoctor.engine.path.tracer import Tracer
@@ -129,21 +130,23 @@ def inbound(t: Tracer, b: Recorder, source: Endpoint, destination: Endpoint,
             protocol: Protocol, port: int | None) -> Trace:
     """The flow from the Internet: every public address that leads to the destination is tried
     (the first that admits the flow is the answer, and the hops say which)."""
-    client = source.ip or ANY_INTERNET
-    stands = "" if source.ip is not None else f" ({client} stands for any Internet address)"
     entries = _entries(t, destination, protocol, port)
-    b.hop(kind="source", name=source.name, decision="originate",
-          detail=f"{protocol.value} from the Internet {client}{stands} -> "
-          f"{destination.name}:{port_text(port)}")
+    clients = [source.ip] if source.ip is not None else _clients(t, entries)
     if not entries:
+        _source_hop(b, source, clients[0], len(clients), destination, protocol, port)
         return _no_public_path(b, destination, protocol, port)
-    tried: list[tuple[_Entry, Recorder, Trace]] = []
+    tried: list[tuple[_Entry, Recorder, Trace, IPAddress]] = []
     for entry in entries:
-        sub = Recorder()
-        tried.append((entry, sub, _enter(t, sub, entry, source, client, protocol, port)))
+        for candidate in clients:
+            sub = Recorder()
+            tried.append((entry, sub, _enter(t, sub, entry, source, candidate, protocol, port),
+                          candidate))
+            if not _blocked(tried[-1][2]):
+                break
         if not _blocked(tried[-1][2]):
             break
-    entry, sub, trace = next(((e, r, tr) for e, r, tr in tried if not _blocked(tr)), tried[0])
+    entry, sub, trace, client = next((x for x in tried if not _blocked(x[2])), tried[0])
+    _source_hop(b, source, client, len(clients), destination, protocol, port)
     others = [e.describe() for e in entries if e is not entry]
     b.hop(kind="internet", name="Internet", decision="enter",
           detail=f"through {entry.describe()}"
@@ -155,6 +158,85 @@ def inbound(t: Tracer, b: Recorder, source: Endpoint, destination: Endpoint,
     b.verdicts.extend(sub.verdicts)
     return msgspec.structs.replace(trace, hops=tuple(b.hops), issues=tuple(b.issues),
                                    nsg_verdicts=tuple(b.verdicts))
+
+
+def _source_hop(b: Recorder, source: Endpoint, client: IPAddress, asked: int,
+                destination: Endpoint, protocol: Protocol, port: int | None) -> None:
+    if source.ip is not None:
+        stands = ""
+    elif asked == 1:
+        stands = f" ({client} stands for any Internet address)"
+    else:
+        stands = (f" (for any Internet address: {asked} were asked, {ANY_INTERNET} and both ends "
+                  "of every public prefix an inbound allow rule on the way names)")
+    b.hop(kind="source", name=source.name, decision="originate",
+          detail=f"{protocol.value} from the Internet {client}{stands} -> "
+          f"{destination.name}:{port_text(port)}")
+
+
+def _clients(t: Tracer, entries: list[_Entry]) -> list[IPAddress]:
+    """The Internet addresses that stand for "any" (--from Internet): the documentation address,
+    then both ends of every public prefix that an inbound Allow rule of an NSG on the way names,
+    so that an NSG open to some Internet sources only is not judged closed by one address."""
+    seen: dict[IPAddress, None] = {ANY_INTERNET: None}
+    for entry in entries:
+        for nic in _entry_nics(t, entry):
+            for rule in _inbound_allows(t, nic):
+                for prefix in rule.source_address_prefixes:
+                    net = prefix.network
+                    if net is None or not _is_public(net):
+                        continue
+                    for address in (net.network_address, net.broadcast_address):
+                        if address.version == ANY_INTERNET.version and _is_public_address(address):
+                            seen.setdefault(address, None)
+    return list(seen)
+
+
+def _entry_nics(t: Tracer, entry: _Entry) -> list[NetworkInterface]:
+    """The NICs whose NSGs judge a flow through ``entry``: its NIC, or the backends of a load
+    balancer."""
+    if entry.nic is not None:
+        return [entry.nic[0]]
+    if entry.frontend is None:
+        return []
+    found: dict[ResourceId, NetworkInterface] = {}
+    for pool in entry.frontend[0].backend_address_pools:
+        for ipc_id in pool.backend_ip_configurations:
+            nic_id = ipc_id.parent
+            nic = None if nic_id is None else t.snapshot.network_interfaces.get_ref(nic_id)
+            if nic is not None:
+                found.setdefault(nic.id, nic)
+    return list(found.values())
+
+
+def _inbound_allows(t: Tracer, nic: NetworkInterface) -> list[SecurityRule]:
+    groups = [nic.network_security_group]
+    for ipc in nic.ip_configurations:
+        subnet = t.snapshot.subnet(ipc.subnet)
+        if subnet is not None:
+            groups.append(subnet.network_security_group)
+    rules: list[SecurityRule] = []
+    for gid in dict.fromkeys(g for g in groups if g is not None):
+        nsg = t.snapshot.network_security_groups.get_ref(gid)
+        if nsg is None:
+            continue
+        rules.extend(
+            r for r in nsg.security_rules
+            if r.direction is Direction.INBOUND and r.access is Access.ALLOW
+        )
+    return rules
+
+
+def _is_public(net: IPNetwork) -> bool:
+    """A prefix with some address the Internet tag covers (a private one is never an Internet
+    client)."""
+    return _is_public_address(net.network_address) or _is_public_address(net.broadcast_address)
+
+
+def _is_public_address(address: IPAddress) -> bool:
+    if address.version == 6:
+        return address.is_global
+    return not any(address in n for n in _NEVER_INTERNET)
 
 
 def _blocked(trace: Trace) -> bool:
