@@ -349,3 +349,17 @@ def test_folder_loading_skips_guest_evidence(tmp_path: Path) -> None:
     snap = load_snapshot(tmp_path)
     assert snap.warnings == ()
     assert len(snap.sources) == 1
+
+
+def test_instance_view_statuses_not_a_list_is_a_warning() -> None:
+    """Regression: ``instanceView.statuses: true`` raised TypeError (exit 70) while loading."""
+    from vnetdoctor.ingest.loader import snapshot_from_json
+
+    vm = ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1")
+    snap = snapshot_from_json([{
+        "id": vm, "name": "vm1", "type": "Microsoft.Compute/virtualMachines",
+        "properties": {"networkProfile": {"networkInterfaces": []},
+                       "instanceView": {"statuses": True}},
+    }])
+    assert snap.virtual_machines.find("vm1").power_state is None
+    assert any("instanceView.statuses" in str(w) for w in snap.warnings)

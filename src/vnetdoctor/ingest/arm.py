@@ -658,7 +658,11 @@ def _power_state(r: Reader, obj: Json, p: Json, rid: ResourceId) -> str | None:
         code = state.get("code") if isinstance(state, dict) else None
         if isinstance(code, str):
             return code.split("/", 1)[-1]
-        for status in view.get("statuses") or ():
+        statuses = view.get("statuses")
+        if statuses is not None and not isinstance(statuses, list):
+            r.bad(rid, "instanceView.statuses", statuses, "expected a list")
+            continue
+        for status in statuses or ():
             code = status.get("code") if isinstance(status, dict) else None
             if isinstance(code, str) and code.casefold().startswith("powerstate/"):
                 return code.split("/", 1)[1]
