@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vnetdoctor.engine import routes as routing
+from vnetdoctor.engine.destination import resolve_destination
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
 from vnetdoctor.engine.guest.oracle import EvidenceOracle
 from vnetdoctor.engine.path import Tracer
 from vnetdoctor.errors import ResourceNotFound, UsageError
 from vnetdoctor.model.evidence import GuestEvidence
-from vnetdoctor.model.net import MAX_PORT, Protocol
+from vnetdoctor.model.net import MAX_PORT, IPAddress, Protocol
 from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.context import DiagnosisContext, Query
 from vnetdoctor.runbook.runner import Diagnosis, run
@@ -59,10 +60,13 @@ def diagnose(
     fqdn: str | None = None,
     inputs: Sequence[str] = (),
     fabric: Fabric | None = None,
+    pins: Mapping[str, IPAddress] | None = None,
 ) -> Diagnosis:
     """Why can (or can't) ``source`` reach ``destination`` on ``port``? All nine steps.
 
-    ``source``/``destination`` are VM names or ids, NIC names, classic VM names, or IPs.
+    ``source``/``destination`` are VM names or ids, NIC names, classic VM names, or IPs; the
+    destination may also be a private endpoint's name or a DNS name, resolved with the source's
+    DNS settings in a step 0 (``pins``: answers given with ``--resolve NAME=IP``).
     ``guest`` maps VM names to loaded guest evidence (see :func:`load_guest`), ``service_tags``
     is :func:`vnetdoctor.load_service_tags`'s answer, ``flow_logs`` the flow-log files or folders
     to read (see :func:`vnetdoctor.flowlogs.pair_evidence`).
@@ -80,8 +84,9 @@ def diagnose(
     if concurrent is not None and concurrent < 0:
         raise UsageError("--concurrent must not be negative")
     src = resolve_endpoint(snapshot, source)
-    dst = resolve_endpoint(snapshot, destination)
-    query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent)
+    dst, resolution = resolve_destination(snapshot, src, destination, pins)
+    query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent,
+                  resolution=resolution)
     folded = {k.casefold(): v for k, v in check_guest_names(snapshot, guest or {}).items()}
     # The tracer asks the guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(

@@ -402,6 +402,20 @@ CODES: Final[dict[str, CodeSpec]] = {
         "The spoke cannot use the hub's gateway",
         "Set allowGatewayTransit on the hub side and useRemoteGateways on the spoke side.",
     ),
+    "PRIVATE_ENDPOINT_NOT_APPROVED": CodeSpec(
+        2,
+        _F,
+        "The private endpoint's connection is not Approved: it carries no traffic",
+        "Approve the connection on the target resource (its Networking > Private endpoint "
+        "connections), or recreate the endpoint with rights to auto-approve.",
+    ),
+    "PRIVATE_ENDPOINT_NSG_NOT_APPLIED": CodeSpec(
+        2,
+        _P,
+        "The NSG of the private endpoint's subnet does not filter traffic to the endpoint",
+        "Set the subnet's privateEndpointNetworkPolicies to Enabled or "
+        "NetworkSecurityGroupEnabled if the NSG should apply.",
+    ),
     "DESTINATION_NOT_FOUND": CodeSpec(
         2,
         _F,
@@ -443,6 +457,11 @@ CODES: Final[dict[str, CodeSpec]] = {
         "No model answers the name (not in any private zone, not a known PaaS name)",
         "Pin the answer with --resolve NAME=IP, or add the zones and links to the snapshot.",
     ),
+    "DNS_RESOLVED": CodeSpec(
+        0,
+        _P,
+        "The destination name resolves; the chain says how",
+    ),
     "PAAS_TARGET_UNKNOWN": CodeSpec(
         0,
         _U,
@@ -461,5 +480,6 @@ NAME_RESOLUTION: Final[frozenset[str]] = frozenset({
     "DNS_CUSTOM_SERVER_UNKNOWN",
     "DNS_RESOLVES_PUBLIC",
     "DNS_NAME_UNKNOWN",
+    "DNS_RESOLVED",
     "PAAS_TARGET_UNKNOWN",
 })

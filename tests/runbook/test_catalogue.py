@@ -19,8 +19,10 @@ PEERING_NOT_TRANSITIVE ADDRESS_SPACE_OVERLAP GATEWAY_CONNECTION_DOWN GATEWAY_TRA
 
 
 def test_nine_steps_in_the_guides_order() -> None:
-    assert [s.number for s in REGISTRY] == list(range(1, 10))
+    """Step 0 (name resolution, run only for a name as destination), then the guide's nine."""
+    assert [s.number for s in REGISTRY] == list(range(10))
     assert [s.id for s in REGISTRY] == [
+        "name-resolution",
         "nic",
         "nsg-udr",
         "guest-firewall",

@@ -56,8 +56,16 @@ def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Pa
     "--to",
     "destination",
     required=True,
-    metavar="VM|NIC|IP",
-    help="The destination: a VM, classic VM or NIC name (or id), or an IP.",
+    metavar="VM|NIC|IP|NAME",
+    help="The destination: a VM, classic VM, NIC or private endpoint name (or id), an IP, or a "
+    "DNS name (resolved from the source in step 0).",
+)
+@click.option(
+    "--resolve",
+    "pins",
+    multiple=True,
+    metavar="NAME=IP",
+    help="Pin the answer for a DNS name (repeatable), e.g. what nslookup printed on the VM.",
 )
 @click.option("--port", type=click.IntRange(0, 65535), help="Destination port.")
 @click.option(
@@ -143,6 +151,7 @@ def diagnose(
     plan: Path | None,
     source: str,
     destination: str,
+    pins: tuple[str, ...],
     port: int | None,
     protocol: str,
     guest: tuple[str, ...],
@@ -171,13 +180,17 @@ def diagnose(
       vnetdoctor diagnose --sample --from vm-app-01 --to vm-db-02 --port 5432 \\
           --guest vm-db-02=guest/vm-db-02/iptables-save.txt
       vnetdoctor diagnose --sample --from vm-web-01 --to 52.178.190.12 --port 443 --concurrent 1500
+      vnetdoctor diagnose -s estate.json --from vm-a --to mystorage01.blob.core.windows.net \\
+          --port 443
       vnetdoctor diagnose --live --subscription SUB_ID --from vm-a --to vm-b --port 22
     """
     from vnetdoctor.api import diagnose as run_diagnosis
     from vnetdoctor.api import load_guest
+    from vnetdoctor.commands.resolve import parse_pins
     from vnetdoctor.report.diagnosis import render_diagnosis
     from vnetdoctor.samples import sample_path
 
+    pinned = parse_pins(pins)
     if live:
         if snapshots or sample:
             raise UsageError("give either --live or -s/--sample, not both")
@@ -211,6 +224,7 @@ def diagnose(
         flow_logs=list(flowlogs) or None,
         service_tags=tags,
         inputs=tuple(snapshot.sources),
+        pins=pinned,
     )
     if output.casefold() == "html":
         from vnetdoctor.report.html import render_html

@@ -18,6 +18,7 @@ from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, VirtualM
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.net import IPAddress
 from vnetdoctor.model.network import VirtualNetwork
+from vnetdoctor.model.private_endpoint import PrivateEndpoint
 from vnetdoctor.model.snapshot import Snapshot
 
 
@@ -47,6 +48,8 @@ class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
     ip_configuration: IpConfiguration | None = None
     classic_vm: ClassicVirtualMachine | None = None
     missing_nic: ResourceId | None = None
+    # Set when ``nic`` is a private endpoint's NIC (no guest; engine/private_endpoints.py).
+    private_endpoint: PrivateEndpoint | None = None
 
     @property
     def name(self) -> str:

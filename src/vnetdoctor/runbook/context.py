@@ -19,6 +19,7 @@ from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.runbook.findings import Finding, Status, finding
 
 if TYPE_CHECKING:  # the flow-log readers (DuckDB) load only when flow logs are given
+    from vnetdoctor.engine.dns import Resolution
     from vnetdoctor.flowlogs import PairEvidence
     from vnetdoctor.flowlogs.api import PathArg
 
@@ -29,6 +30,9 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     protocol: Protocol
     port: int | None
     concurrent: int | None = None
+    # How a destination given as a DNS name was resolved from the source (step 0); ``None``
+    # when the destination was a VM, NIC, IP or private endpoint of the snapshot.
+    resolution: Resolution | None = None
 
 
 class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):

@@ -38,16 +38,20 @@ def _table(codes: list[tuple[str, CodeSpec]]) -> list[str]:
 
 
 _NAMES = """\
-What a source VM resolves a name to, and why: its DNS server, forwarding rulesets, private DNS
-zones and links, the privatelink CNAME. `vnetdoctor resolve` reports these codes with the chain
-(docs/resolve.md, docs/semantics/dns.md); `diagnose` does not take a name as destination yet."""
+Step 0 runs only when `--to` is a DNS name (not an IP, not a resource of the snapshot): it
+appears in `diagnose`'s output, text and JSON, only then, so the output for any other destination
+has the nine steps alone. When the name gives no address (NXDOMAIN, unknown), steps 1-9 are
+`skip`. `vnetdoctor resolve` reports the same codes with the chain (docs/resolve.md,
+docs/semantics/dns.md)."""
 
 
 def render_runbook_md() -> str:
     out = [_INTRO]
-    out += ["## 0. `name-resolution`: what a name resolves to", "", " ".join(_NAMES.split()), ""]
+    zero = next(s for s in REGISTRY if s.number == 0)
+    out += [f"## 0. `{zero.id}`: {zero.title}", "", " ".join(zero.doc.split()), "",
+            " ".join(_NAMES.split()), ""]
     out += [*_table([(c, s) for c, s in CODES.items() if c in NAME_RESOLUTION]), ""]
-    for spec in REGISTRY:
+    for spec in (s for s in REGISTRY if s.number != 0):
         out += [f"## {spec.number}. `{spec.id}`: {spec.title}", "", " ".join(spec.doc.split()), ""]
         out += [*_table([(c, s) for c, s in CODES.items() if s.step == spec.number]), ""]
     out += ["## Codes any step may report", ""]

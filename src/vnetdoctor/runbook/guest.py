@@ -16,6 +16,7 @@ from vnetdoctor.model.net import Flow, Protocol
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome, outcome, skip
 from vnetdoctor.runbook.findings import Finding, Status, finding
 from vnetdoctor.runbook.guest_findings import GuestFinding, guest_findings
+from vnetdoctor.runbook.private_endpoint import NO_GUEST
 
 SMB_PORT = 445
 
@@ -47,8 +48,10 @@ def missing(
 
 
 def _is_guest(end: Endpoint) -> bool:
-    """An end whose OS vnetdoctor could look into (an ARM or classic VM, or a NIC of one)."""
-    return end.kind in (EndpointKind.VM, EndpointKind.NIC, EndpointKind.CLASSIC_VM)
+    """An end whose OS vnetdoctor could look into (an ARM or classic VM, or a NIC of one; not
+    a private endpoint's NIC)."""
+    return end.private_endpoint is None and end.kind in (
+        EndpointKind.VM, EndpointKind.NIC, EndpointKind.CLASSIC_VM)
 
 
 def _evidence(ctx: DiagnosisContext, end: Endpoint) -> Any:
@@ -109,7 +112,8 @@ def firewall_outcome(ctx: DiagnosisContext) -> StepOutcome:
     """Destination inbound, source outbound, and each appliance on the path forwarding."""
     findings = _of_step(ctx, 3)
     dst, src = ctx.destination, ctx.source
-    if _evidence(ctx, dst) is None:
+    at_endpoint = dst.private_endpoint is not None  # no guest: the PaaS service answers
+    if _evidence(ctx, dst) is None and not at_endpoint:
         what = (
             "the guest firewall"
             if _is_guest(dst)
@@ -126,6 +130,8 @@ def firewall_outcome(ctx: DiagnosisContext) -> StepOutcome:
         if passes
         else ""
     )
+    if at_endpoint and not findings:
+        return StepOutcome(status=Status.PASS, summary=NO_GUEST)
     return outcome(findings, summary if len(passes) == len(findings) else "")
 
 

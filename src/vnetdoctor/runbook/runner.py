@@ -16,11 +16,13 @@ from typing import Any
 import msgspec
 
 import vnetdoctor.runbook.steps  # noqa: F401  (registers the nine steps, in order)
+from vnetdoctor.engine.dns import AnswerKind, Resolution
+from vnetdoctor.engine.endpoints import Endpoint, Location
 from vnetdoctor.engine.path import Hop
 from vnetdoctor.errors import InternalError
 from vnetdoctor.runbook.context import DiagnosisContext, Query, StepOutcome
 from vnetdoctor.runbook.findings import Finding, Status, finding
-from vnetdoctor.runbook.registry import REGISTRY
+from vnetdoctor.runbook.registry import REGISTRY, StepSpec
 
 SCHEMA = "vnetdoctor.diagnosis/1"
 
@@ -119,11 +121,14 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
                 ),
             }
 
+        destination = end(q.destination)
+        if q.resolution is not None:
+            destination["resolution"] = destination_resolution(q.resolution, q.destination)
         return {
             "schema": SCHEMA,
             "query": {
                 "source": end(q.source),
-                "destination": end(q.destination),
+                "destination": destination,
                 "protocol": q.protocol.value,
                 "port": q.port,
                 "concurrent": q.concurrent,
@@ -146,6 +151,30 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
+def destination_resolution(resolution: Resolution, dst: Endpoint) -> dict[str, Any]:
+    """``query.destination.resolution`` of a name destination (docs/resolve.md)."""
+    answer = resolution.answer
+    if dst.private_endpoint is not None:
+        kind = "private-endpoint"
+    elif dst.vm is not None:
+        kind = "vm"
+    elif answer.kind is AnswerKind.PUBLIC_ENDPOINT:
+        kind = "paas-public"
+    elif dst.ip is not None and dst.location is Location.INTERNET:
+        kind = "internet"
+    elif dst.ip is not None:
+        kind = "address"
+    else:
+        kind = "unknown"
+    return {
+        "name": resolution.name,
+        "resolvedBy": resolution.resolved_by,
+        "answer": answer.kind.value,
+        "address": None if dst.ip is None else str(dst.ip),
+        "kind": kind,
+    }
+
+
 def verdict_of(statuses: list[Status]) -> Verdict:
     """Blocked when any step fails; reachable when every applicable step passes (a warning is a
     pass with a remark); otherwise inconclusive."""
@@ -156,10 +185,23 @@ def verdict_of(statuses: list[Status]) -> Verdict:
     return Verdict.REACHABLE
 
 
+def _unresolved(spec: StepSpec) -> StepResult:
+    """A path step when the destination name gave no address: there is nothing to trace."""
+    return StepResult(number=spec.number, id=spec.id, title=spec.title, status=Status.SKIP,
+                      summary="the destination name resolved to no address (step 0)",
+                      findings=())
+
+
 def run(ctx: DiagnosisContext, inputs: tuple[str, ...] = ()) -> Diagnosis:
     results = []
     errors: list[StepError] = []
+    resolution = ctx.query.resolution
     for spec in REGISTRY:
+        if spec.number == 0 and resolution is None:
+            continue  # step 0 appears only when --to is a name (docs/runbook.md)
+        if spec.number != 0 and resolution is not None and ctx.destination.ip is None:
+            results.append(_unresolved(spec))
+            continue
         try:
             out = spec.func(ctx)
         except Exception as exc:  # a bug must not hide the other eight steps

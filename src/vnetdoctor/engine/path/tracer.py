@@ -24,6 +24,7 @@ from vnetdoctor.engine.path import appliances, internet, lb
 from vnetdoctor.engine.path.oracle import GuestOracle
 from vnetdoctor.engine.path.peering import forwarded_check, peer_holding, vnet_of
 from vnetdoctor.engine.path.records import Issue, Outcome, Recorder, Trace, port_arg, port_text
+from vnetdoctor.engine.private_endpoints import endpoint_of_nic, nsg_applies, policy_text
 from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop, RouteKind
 from vnetdoctor.engine.tags import ServiceTagSource
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
@@ -441,9 +442,11 @@ class Tracer:
                 status="fail",
             )
             return b.trace(Outcome.WRONG_HOST, walk.appliances, delivered_to=nic)
-        self.nsg_step(
-            b, nic, ipc, Direction.INBOUND, walk.protocol, src_ip, dst_ip, walk.port, "destination"
-        )
+        if not self._private_endpoint_bypass(b, nic, ipc):
+            self.nsg_step(
+                b, nic, ipc, Direction.INBOUND, walk.protocol, src_ip, dst_ip, walk.port,
+                "destination",
+            )
         b.hop(
             kind="destination",
             name=destination.name,
@@ -452,6 +455,37 @@ class Tracer:
             resource=str(nic.id),
         )
         return b.trace(Outcome.DELIVERED, walk.appliances, delivered_to=nic)
+
+    def _private_endpoint_bypass(
+        self, b: Recorder, nic: NetworkInterface, ipc: IpConfiguration
+    ) -> bool:
+        """True when ``nic`` is a private endpoint's and its subnet's network policies leave
+        the subnet's NSG out (docs/semantics/private-endpoints.md#pe-nsg): the hop says so."""
+        if endpoint_of_nic(self.snapshot, nic) is None or nsg_applies(self.snapshot, ipc):
+            return False
+        subnet = self.snapshot.subnet(ipc.subnet)
+        nsg = None if subnet is None else subnet.network_security_group
+        policy = policy_text(self.snapshot, ipc)
+        b.hop(
+            kind="nsg-inbound",
+            name=nsg.name if nsg is not None else "(no NSG)",
+            decision="not applied",
+            detail=f"destination, private endpoint subnet: privateEndpointNetworkPolicies is "
+            f"{policy}, so the subnet's NSG does not filter traffic to the endpoint",
+            resource=None if nsg is None else str(nsg),
+            status="pass",
+        )
+        if nsg is not None and subnet is not None:
+            b.issue(
+                code="PRIVATE_ENDPOINT_NSG_NOT_APPLIED",
+                message=f"NSG {nsg.name} of subnet {subnet.name} does not "
+                f"apply to private endpoint NIC {nic.name}: privateEndpointNetworkPolicies is "
+                f"{policy}",
+                resource=str(subnet.id),
+                pointer="/properties/privateEndpointNetworkPolicies",
+                status="pass",
+            )
+        return True
 
     # -- the return path ------------------------------------------------------------------------
     def return_asymmetry(self, forward: Trace, source: Endpoint) -> Issue | None:

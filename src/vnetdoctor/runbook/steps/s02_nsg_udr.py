@@ -6,6 +6,7 @@ from vnetdoctor.engine.path import Outcome
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome, outcome
 from vnetdoctor.runbook.findings import CODES, Finding, finding
+from vnetdoctor.runbook.private_endpoint import approval_findings
 from vnetdoctor.runbook.registry import step
 
 
@@ -15,6 +16,7 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
     forwarding, None routes, loops), and destination subnet and NIC NSGs inbound."""
     trace = ctx.trace
     findings = [ctx.issue_finding(i) for i in trace.issues if (i.step or CODES[i.code].step) == 2]
+    findings += approval_findings(ctx)
     if ctx.return_issue is not None:
         findings.append(ctx.issue_finding(ctx.return_issue))
     explained = bool(ctx.inter_vnet_issues)
@@ -40,7 +42,8 @@ def check(ctx: DiagnosisContext) -> StepOutcome:
         )
     findings += _flow_log_findings(ctx)
     summary = ""
-    if not findings and trace.outcome is not Outcome.UNKNOWN:
+    if not [f for f in findings if f.code != "PRIVATE_ENDPOINT_NSG_NOT_APPLIED"] \
+            and trace.outcome is not Outcome.UNKNOWN:
         nsgs = len(trace.nsg_verdicts)
         where = {
             "delivered": "deliver the packet to the destination",

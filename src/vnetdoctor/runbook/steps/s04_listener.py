@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome
 from vnetdoctor.runbook.guest import listener_outcome
+from vnetdoctor.runbook.private_endpoint import no_guest
 from vnetdoctor.runbook.registry import step
 
 
@@ -11,4 +12,4 @@ from vnetdoctor.runbook.registry import step
 def check(ctx: DiagnosisContext) -> StepOutcome:
     """A listening socket on 0.0.0.0, ::, or the NIC's IP (not only loopback), from guest
     evidence of the destination."""
-    return listener_outcome(ctx)
+    return no_guest(ctx) or listener_outcome(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vnetdoctor.runbook.context import DiagnosisContext, StepOutcome
 from vnetdoctor.runbook.guest import share_outcome
+from vnetdoctor.runbook.private_endpoint import no_guest
 from vnetdoctor.runbook.registry import step
 
 
@@ -11,4 +12,4 @@ from vnetdoctor.runbook.registry import step
 def check(ctx: DiagnosisContext) -> StepOutcome:
     """For TCP 445: whatever blocks the flow on the path blocks SMB; hidden Hyper-V adapters
     left behind by a resize (ghost NICs) from the guest's adapter list."""
-    return share_outcome(ctx)
+    return no_guest(ctx) or share_outcome(ctx)
