@@ -53,6 +53,8 @@ class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def name(self) -> str:
+        if self.private_endpoint is not None:
+            return self.private_endpoint.name
         if self.vm is not None:
             return self.vm.name
         if self.classic_vm is not None:
