@@ -42,6 +42,7 @@ _IN_VNET: Final = frozenset(
         EffectiveNextHopType.VNET_LOCAL,
         EffectiveNextHopType.VNET_PEERING,
         EffectiveNextHopType.VNET_GLOBAL_PEERING,
+        EffectiveNextHopType.INTERFACE_ENDPOINT,
     }
 )
 
@@ -398,6 +399,11 @@ class Tracer:
             target_vnet = peer_holding(self.snapshot, current_vnet, dst_ip)
             if target_vnet is not None:
                 forwarded_check(b, current_vnet, target_vnet, src_ip)
+        elif hop.route is not None and hop.route.kind is RouteKind.INTERFACE_ENDPOINT:
+            target_vnet = self._endpoint_vnet(hop.route.resource_id) or current_vnet
+            if (current_vnet is not None and target_vnet is not None
+                    and target_vnet.id != current_vnet.id):
+                forwarded_check(b, current_vnet, target_vnet, src_ip)
         holders = [
             (n, c)
             for n, c in self.snapshot.nics_with_ip(dst_ip)
@@ -455,6 +461,10 @@ class Tracer:
             resource=str(nic.id),
         )
         return b.trace(Outcome.DELIVERED, walk.appliances, delivered_to=nic)
+
+    def _endpoint_vnet(self, pe_id: ResourceId | None) -> VirtualNetwork | None:
+        pe = self.snapshot.private_endpoints.get_ref(pe_id)
+        return None if pe is None else self.snapshot.subnet_vnet(pe.subnet)
 
     def _private_endpoint_bypass(
         self, b: Recorder, nic: NetworkInterface, ipc: IpConfiguration

@@ -40,6 +40,7 @@ from vnetdoctor.model.network import (
     ServiceEndpoint,
     VirtualNetwork,
 )
+from vnetdoctor.model.private_endpoint import PrivateEndpoint
 from vnetdoctor.model.snapshot import Snapshot
 
 # Service endpoint service -> the service tag whose prefixes its route carries.
@@ -148,6 +149,7 @@ class _Builder:
             elif table is not None:
                 self._user_routes(vnet, table)
             self._undocumented_under_default_udr()
+            self._interface_endpoints(vnet)
         routes, index = _finish(self.routes)
         result = EffectiveRouteTable(
             nic_id=nic.id, profile=self.profile, routes=routes,
@@ -258,6 +260,41 @@ class _Builder:
             for prefix in link.remote_prefixes:
                 self._route(RouteSource.DEFAULT, RouteKind.PEERING, (prefix,), hop,
                             problems=tuple(problems), **extra)
+
+    # -- private endpoints (docs/semantics/private-endpoints.md#routes) ------------------------
+    def _interface_endpoints(self, vnet: VirtualNetwork) -> None:
+        """The /32 ``InterfaceEndpoint`` route of each private endpoint in this VNet or a
+        directly peered one; a user route covering the endpoint replaces it only when the
+        endpoint's subnet enables route-table policies and the user route is no shorter than
+        the endpoint VNet's address space (PE-5)."""
+        if not self.snapshot.private_endpoints:
+            return
+        near = {vnet.id} | {
+            link.remote.id for link in peering_links(self.snapshot, vnet)
+            if link.remote is not None and link.local_side.is_connected
+            and (link.remote_side is None or link.remote_side.is_connected)}
+        for pe in sorted(self.snapshot.private_endpoints.values(), key=lambda p: p.id):
+            pe_vnet = self.snapshot.subnet_vnet(pe.subnet)
+            if pe_vnet is None or pe_vnet.id not in near:
+                continue
+            subnet = self.snapshot.subnet(pe.subnet)
+            policy = ((subnet.private_endpoint_network_policies if subnet else None)
+                      or "disabled").casefold()
+            shortest = min((p.prefixlen for p in pe_vnet.address_prefixes), default=0)
+            for ip in _endpoint_ips(self.snapshot, pe):
+                host = ipaddress.ip_network(ip)
+                overriding = next((
+                    r for r in self.routes if r.kind is RouteKind.USER
+                    and any(ip in p and p.prefixlen >= shortest for p in r.address_prefixes)),
+                    None) if policy in ("enabled", "routetableenabled") else None
+                if overriding is not None:
+                    self.notes.append(f"the /32 route of private endpoint {pe.name} ({ip}) is "
+                                      f"replaced by {overriding.describe()} (route-table "
+                                      "policies are enabled on its subnet)")
+                    continue
+                self._route(RouteSource.DEFAULT, RouteKind.INTERFACE_ENDPOINT, (host,),
+                            EffectiveNextHopType.INTERFACE_ENDPOINT, resource_id=pe.id,
+                            notes=(f"private endpoint {pe.name}",))
 
     # -- gateways -------------------------------------------------------------------------------
     def _gateways(self, vnet: VirtualNetwork) -> None:
@@ -438,3 +475,16 @@ def _finish(routes: list[EffectiveRoute]) -> tuple[tuple[EffectiveRoute, ...], R
         for i, route in enumerate(routes))
     index.rebind(final)
     return final, index
+
+
+def _endpoint_ips(snapshot: Snapshot, pe: PrivateEndpoint) -> list[IPAddress]:
+    """The addresses of a private endpoint: its NIC's, else its static IP configurations'."""
+    out: list[IPAddress] = []
+    for rid in pe.network_interfaces:
+        nic = snapshot.network_interfaces.get_ref(rid)
+        if nic is not None:
+            out.extend(a for a in nic.private_ip_addresses if a not in out)
+    if not out:
+        out = [c.private_ip_address for c in pe.ip_configurations
+               if c.private_ip_address is not None]
+    return out

@@ -166,7 +166,8 @@ _RANK_SERVICE_ENDPOINT: Final = 7
 _RANK_GATEWAY: Final = 8
 _RANK_PLATFORM: Final = 9
 _PREFERRED_OVER_BGP: Final = frozenset(
-    {RouteKind.VIRTUAL_NETWORK, RouteKind.PEERING, RouteKind.SERVICE_ENDPOINT})
+    {RouteKind.VIRTUAL_NETWORK, RouteKind.PEERING, RouteKind.SERVICE_ENDPOINT,
+     RouteKind.INTERFACE_ENDPOINT})
 
 # Service tags hold public Azure space only: no prefix of the 2025-10-28 service tags file
 # (3,039 tags) overlaps these ranges. An unresolved tag route can therefore not decide them.
@@ -236,6 +237,7 @@ _KIND_RANK: Final = {
     RouteKind.USER: _RANK_USER,
     RouteKind.VIRTUAL_NETWORK: _RANK_VNET,
     RouteKind.PEERING: _RANK_PEERING,
+    RouteKind.INTERFACE_ENDPOINT: _RANK_VNET,
     RouteKind.SERVICE_ENDPOINT: _RANK_SERVICE_ENDPOINT,
     RouteKind.GATEWAY: _RANK_GATEWAY,
     RouteKind.PLATFORM: _RANK_PLATFORM,
@@ -386,7 +388,9 @@ def _watcher_answer(
         if route.appliance_reachable is False:
             return WatcherNextHopType.NONE, first_ip  # decision 8: None, echoing the IP
         return WatcherNextHopType.VIRTUAL_APPLIANCE, first_ip
-    if hop is EffectiveNextHopType.VNET_LOCAL:
+    if hop in (EffectiveNextHopType.VNET_LOCAL, EffectiveNextHopType.INTERFACE_ENDPOINT):
+        # Network Watcher's answer for a private endpoint's /32 is not recorded: taken as the
+        # VNet's own (docs/semantics/private-endpoints.md#pe-5).
         return spec.vnet_next_hop, None
     if hop in (EffectiveNextHopType.VNET_PEERING, EffectiveNextHopType.VNET_GLOBAL_PEERING):
         return spec.peering_next_hop, None

@@ -58,6 +58,7 @@ class EffectiveNextHopType(StrEnum):
     VNET_PEERING = "VNetPeering"
     VNET_GLOBAL_PEERING = "VNetGlobalPeering"
     VIRTUAL_NETWORK_SERVICE_ENDPOINT = "VirtualNetworkServiceEndpoint"
+    INTERFACE_ENDPOINT = "InterfaceEndpoint"  # a private endpoint's /32 (private-endpoints.md)
 
 
 class WatcherNextHopType(StrEnum):
@@ -86,6 +87,7 @@ class RouteKind(StrEnum):
     PEERING = "peering"
     GATEWAY = "gateway"
     SERVICE_ENDPOINT = "service_endpoint"
+    INTERFACE_ENDPOINT = "interface_endpoint"
     USER = "user"
 
 
