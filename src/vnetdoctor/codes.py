@@ -422,6 +422,49 @@ CODES: Final[dict[str, CodeSpec]] = {
         "No network interface holds the destination address where the route leads",
         "Check the destination IP; the route delivers it into a VNet where nobody has it.",
     ),
+    # Azure Bastion as a source (docs/semantics/bastion.md), in the steps of the session flow
+    "BASTION_SUBNET_INVALID": CodeSpec(
+        1,
+        _F,
+        "The Bastion host is not in a valid AzureBastionSubnet",
+        "Deploy the Bastion in a subnet named exactly AzureBastionSubnet, /26 or larger, "
+        "holding nothing else.",
+    ),
+    "BASTION_SUBNET_NSG_INVALID": CodeSpec(
+        2,
+        _F,
+        "The NSG on AzureBastionSubnet does not allow a flow Azure Bastion requires",
+        "Add the required rules (Microsoft's 'NSG access and Azure Bastion' table) above any "
+        "deny: inbound 443 from Internet, GatewayManager and AzureLoadBalancer, 8080/5701 within "
+        "VirtualNetwork; outbound 22/3389 to VirtualNetwork, 443 to AzureCloud, 8080/5701 to "
+        "VirtualNetwork, 80 to Internet.",
+    ),
+    "BASTION_TARGET_NSG_DENY": CodeSpec(
+        2,
+        _F,
+        "The target's NSG denies the session port from the Bastion subnet",
+        "Allow the port (22, 3389 or the custom port) inbound from the AzureBastionSubnet "
+        "range on the target's subnet and NIC NSGs.",
+    ),
+    "BASTION_SUBNET_UDR": CodeSpec(
+        2,
+        _W,
+        "A route table is attached to AzureBastionSubnet (not supported)",
+        "Remove the route table from AzureBastionSubnet; Bastion supports no user-defined routes.",
+    ),
+    "BASTION_SKU_UNSUPPORTED_PORT": CodeSpec(
+        2,
+        _F,
+        "The Bastion's SKU cannot open a session on this port",
+        "Use 22 or 3389, or upgrade the Bastion to Standard or Premium (custom ports, native "
+        "client tunnelling, IP connect).",
+    ),
+    "BASTION_SKU_NO_PEERING": CodeSpec(
+        9,
+        _F,
+        "A Developer Bastion reaches only VMs in its own VNet",
+        "Upgrade the Bastion to Basic or higher to reach VMs in peered VNets.",
+    ),
     # 0 name-resolution (docs/semantics/dns.md): what the source resolves a name to
     "DNS_ZONE_NOT_LINKED": CodeSpec(
         0,

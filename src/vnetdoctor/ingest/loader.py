@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
-from vnetdoctor.ingest import arm, dns, plan, vmss
+from vnetdoctor.ingest import arm, bastion, dns, plan, vmss
 from vnetdoctor.ingest.collected import ingest_warnings
 from vnetdoctor.ingest.documents import (
     PathArg,
@@ -41,7 +41,7 @@ from vnetdoctor.model.snapshot import Snapshot
 from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 # Every converter: ARM's, and the scale sets' from their own module.
-CONVERTERS = {**arm.CONVERTERS, **vmss.CONVERTERS}
+CONVERTERS = {**arm.CONVERTERS, **vmss.CONVERTERS, **bastion.CONVERTERS}
 
 
 @dataclass

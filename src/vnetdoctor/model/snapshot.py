@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from vnetdoctor.errors import ResourceNotFound
+from vnetdoctor.model.bastion import BastionHost
 from vnetdoctor.model.classic import ClassicVirtualMachine
 from vnetdoctor.model.compute import (
     IpConfiguration,
@@ -149,6 +150,7 @@ class Snapshot:
         dns_resolvers: Mapping[ResourceId, DnsResolver] | None = None,
         dns_forwarding_rulesets: Mapping[ResourceId, DnsForwardingRuleset] | None = None,
         private_endpoints: Mapping[ResourceId, PrivateEndpoint] | None = None,
+        bastion_hosts: Mapping[ResourceId, BastionHost] | None = None,
         other_resources: Mapping[str, int] | None = None,
         warnings: Iterable[IngestWarning] = (),
         sources: Iterable[str] = (),
@@ -195,6 +197,7 @@ class Snapshot:
         )
         self.private_endpoints = Resources("private endpoint", private_endpoints or {})
         self._dns_by_vnet: _DnsIndex | None = None
+        self.bastion_hosts = Resources("Bastion host", bastion_hosts or {})
         self.other_resources: Mapping[str, int] = MappingProxyType(dict(other_resources or {}))
         self.warnings: tuple[IngestWarning, ...] = tuple(warnings)
         self.sources: tuple[str, ...] = tuple(sources)
