@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from vnetdoctor.engine import routes as routing
+from vnetdoctor.engine.bastion import find_bastion
 from vnetdoctor.engine.destination import resolve_destination
 from vnetdoctor.engine.endpoints import resolve_endpoint
 from vnetdoctor.engine.fabric import Fabric
@@ -16,6 +17,7 @@ from vnetdoctor.errors import ResourceNotFound, UsageError
 from vnetdoctor.model.evidence import GuestEvidence
 from vnetdoctor.model.net import MAX_PORT, IPAddress, Protocol
 from vnetdoctor.model.snapshot import Snapshot
+from vnetdoctor.runbook.bastion import diagnose_session
 from vnetdoctor.runbook.context import DiagnosisContext, Query
 from vnetdoctor.runbook.runner import Diagnosis, run
 
@@ -66,7 +68,9 @@ def diagnose(
 
     ``source``/``destination`` are VM names or ids, NIC names, classic VM names, or IPs; the
     destination may also be a private endpoint's name or a DNS name, resolved with the source's
-    DNS settings in a step 0 (``pins``: answers given with ``--resolve NAME=IP``).
+    DNS settings in a step 0 (``pins``: answers given with ``--resolve NAME=IP``). ``source``
+    may also name an Azure Bastion host (a session to ``destination`` on ``port``; the
+    destination is then a VM, NIC or IP).
     ``guest`` maps VM names to loaded guest evidence (see :func:`load_guest`), ``service_tags``
     is :func:`vnetdoctor.load_service_tags`'s answer, ``flow_logs`` the flow-log files or folders
     to read (see :func:`vnetdoctor.flowlogs.pair_evidence`).
@@ -83,10 +87,14 @@ def diagnose(
         raise UsageError(f"port {port} is outside 0-65535")
     if concurrent is not None and concurrent < 0:
         raise UsageError("--concurrent must not be negative")
-    src = resolve_endpoint(snapshot, source)
-    dst, resolution = resolve_destination(snapshot, src, destination, pins)
-    query = Query(source=src, destination=dst, protocol=proto, port=port, concurrent=concurrent,
-                  resolution=resolution)
+    host = find_bastion(snapshot, source)
+    if host is None:
+        src = resolve_endpoint(snapshot, source)
+        dst, resolution = resolve_destination(snapshot, src, destination, pins)
+        query = Query(source=src, destination=dst, protocol=proto, port=port,
+                      concurrent=concurrent, resolution=resolution)
+    else:
+        dst = resolve_endpoint(snapshot, destination)
     folded = {k.casefold(): v for k, v in check_guest_names(snapshot, guest or {}).items()}
     # The tracer asks the guest evidence too: a load balancer backend's listener (L3).
     tracer = Tracer(
@@ -97,6 +105,9 @@ def diagnose(
         fqdn=fqdn,
         oracle=EvidenceOracle(folded),
     )
+    if host is not None:  # an Azure Bastion session (B1-B7)
+        return diagnose_session(snapshot, host, dst, proto, port, tracer, concurrent=concurrent,
+                                guest=folded, flow_logs=flow_logs, inputs=tuple(inputs))
     ctx = DiagnosisContext(snapshot, query, tracer, folded, flow_logs)
     return run(ctx, tuple(inputs))
 

@@ -27,6 +27,7 @@ class EndpointKind(StrEnum):
     NIC = "nic"
     CLASSIC_VM = "classic-vm"
     ADDRESS = "address"
+    BASTION = "bastion"  # an Azure Bastion session's source (engine/bastion.py)
 
 
 class Location(StrEnum):
