@@ -48,9 +48,10 @@ def guest_paths(values: tuple[str, ...], base: Path | None) -> dict[str, list[Pa
     "--from",
     "source",
     required=True,
-    metavar="VM|NIC|IP",
+    metavar="VM|NIC|IP|BASTION",
     help="The source: a VM or NIC name (or id), or an IP; an Internet address or `Internet` "
-    "enters through the public addresses of the snapshot.",
+    "enters through the public addresses of the snapshot; an Azure Bastion host is a session "
+    "to --to on --port (docs/semantics/bastion.md).",
 )
 @click.option(
     "--to",
@@ -183,6 +184,7 @@ def diagnose(
       vnetdoctor diagnose -s estate.json --from vm-a --to mystorage01.blob.core.windows.net \\
           --port 443
       vnetdoctor diagnose --live --subscription SUB_ID --from vm-a --to vm-b --port 22
+      vnetdoctor diagnose -s estate.json --from bastion-hub --to vm-a --port 3389
     """
     from vnetdoctor.api import diagnose as run_diagnosis
     from vnetdoctor.api import load_guest
