@@ -235,3 +235,16 @@ def test_name_of_both_a_vm_and_a_bastion_is_ambiguous(tmp_path: Path) -> None:
     assert code == 2
     assert "bastionHosts/vm-app" in err
     assert "virtualMachines/vm-app" in err
+
+
+def test_developer_host_without_a_subnet(tmp_path: Path) -> None:
+    """A Developer host names only its VNet: the SKU still decides peering, the rest is unknown."""
+    resources = estate("Developer")
+    resources[-1]["properties"]["ipConfigurations"] = []
+    resources[-1]["properties"]["virtualNetwork"] = {"id": resources[0]["id"]}
+    code, answer = diagnose(tmp_path, resources)
+    assert (code, answer["verdict"], answer["blockers"]) == (3, "inconclusive", [])
+    assert codes(answer, "nic") == [("BASTION_SUBNET_INVALID", "unknown")]
+    code, answer = diagnose(tmp_path, resources, dst="vm-spoke")
+    assert (code, answer["verdict"]) == (1, "blocked")
+    assert blockers(answer) == [("BASTION_SKU_NO_PEERING", 9, BASTION, "/sku/name")]
