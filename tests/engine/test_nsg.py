@@ -82,6 +82,26 @@ def verify(snap: Snapshot, direction: str, local: str, remote: str, protocol: st
     return ip_flow_verify(snap, "nic1", direction, protocol, local, remote, **kw)
 
 
+def test_default_rules_missing_from_the_export_still_decide(tmp_path: Path) -> None:
+    estate(tmp_path, nic_nsg=[])
+    path = tmp_path / "estate.json"
+    resources = json.loads(path.read_text())
+    [group] = [r for r in resources if r["name"] == "nsg-nic"]
+    group["properties"]["defaultSecurityRules"] = [
+        r for r in default_rules(nsg_id("nsg-nic"))
+        if r["name"] not in ("AllowVnetInBound", "DenyAllInBound")
+    ]
+    path.write_text(json.dumps(resources))
+    snap = load_snapshot(path)
+    assert any(w.field == "defaultSecurityRules" for w in snap.warnings)
+    inside = verify(snap, "Inbound", "10.0.0.4:22", "10.0.0.5:1")
+    assert (inside.access, inside.rule_name) == (
+        FlowAccess.ALLOW, "defaultSecurityRules/AllowVnetInBound")
+    outside = verify(snap, "Inbound", "10.0.0.4:22", "203.0.113.9:1")
+    assert (outside.access, outside.rule_name) == (
+        FlowAccess.DENY, "defaultSecurityRules/DenyAllInBound")
+
+
 # ---------------------------------------------------------------------------------------------
 # Single rules
 # ---------------------------------------------------------------------------------------------
@@ -544,16 +564,17 @@ def test_an_nsg_without_default_rules_gets_azures_six(tmp_path: Path) -> None:
 
 
 def test_an_nsg_whose_default_rules_lack_deny_all_still_evaluates(tmp_path: Path) -> None:
-    """A trimmed list without the DenyAll rules: a packet no rule matches is denied, as Azure's
-    DenyAll would, with no rule to name, and the layer says why."""
+    """A trimmed list without the DenyAll rules: Azure's missing defaults are completed at
+    ingest with a warning, so the deciding rule is named as Azure names it."""
     allow_vnet = default_rules(nsg_id("nsg-nic"))[:1]  # AllowVnetInBound only
     snap = _without_defaults(tmp_path, allow_vnet)
+    [warning] = [w for w in snap.warnings if w.field == "defaultSecurityRules"]
+    assert "DenyAllInBound" in warning.message
+    assert "AllowVnetInBound" not in warning.message
     v = verify(snap, "Inbound", "10.0.0.4:23", "203.0.113.9:50000", explain=True)
-    assert v.access is FlowAccess.DENY
-    assert v.rule is None
-    assert v.to_azure() == {"access": "Deny"}
-    assert "no rule of NSG 'nsg-nic' matches" in v.layers[1].reason
+    assert v.to_azure() == {"access": "Deny", "ruleName": "defaultSecurityRules/DenyAllInBound"}
     assert verify(snap, "Inbound", "10.0.0.4:80", "10.0.0.9:1").rule_name == (
         "defaultSecurityRules/AllowVnetInBound")
-    assert verify(snap, "Outbound", "10.0.0.4:*", "203.0.113.9:443").access is FlowAccess.DENY
+    assert verify(snap, "Outbound", "10.0.0.4:*", "203.0.113.9:443").rule_name == (
+        "defaultSecurityRules/AllowInternetOutBound")
     assert effective_security_rules(snap, "nic1").complete

@@ -133,6 +133,43 @@ def test_nsg_without_default_rules_gets_azures_six(tmp_path: Path) -> None:
     assert [w.code for w in snap.warnings] == ["W007"]
 
 
+def test_partial_default_rules_are_completed_by_name(tmp_path: Path) -> None:
+    body = nsg()
+    given = body["properties"]["defaultSecurityRules"]
+    kept = [r for r in given if r["name"] not in ("AllowVnetInBound", "DenyAllOutBound")]
+    kept[0]["properties"]["description"] = "as exported"
+    body["properties"]["defaultSecurityRules"] = kept
+    snap = load_snapshot(write(tmp_path / "n.json", [body]))
+    group = snap.network_security_groups.find("nsg1")
+    assert not group.defaults_assumed
+    assert [r.name for r in group.default_security_rules] == [
+        "AllowAzureLoadBalancerInBound",
+        "DenyAllInBound",
+        "AllowVnetOutBound",
+        "AllowInternetOutBound",
+        "AllowVnetInBound",
+        "DenyAllOutBound",
+    ]
+    by_name = {r.name: r for r in group.default_security_rules}
+    assert by_name["AllowAzureLoadBalancerInBound"].description == "as exported"
+    assert (by_name["AllowVnetInBound"].priority, by_name["AllowVnetInBound"].access.value) == (
+        65000,
+        "Allow",
+    )
+    assert len({r.index for r in group.default_security_rules}) == 6
+    [warning] = snap.warnings
+    assert (warning.code, warning.field) == ("W007", "defaultSecurityRules")
+    assert warning.resource is not None
+    assert warning.resource.endswith("/nsg1")
+    assert "AllowVnetInBound, DenyAllOutBound" in warning.message
+
+
+def test_complete_default_rules_are_taken_as_given(tmp_path: Path) -> None:
+    snap = load_snapshot(write(tmp_path / "n.json", [nsg()]))
+    assert snap.warnings == ()
+    assert len(snap.network_security_groups.find("nsg1").default_security_rules) == 6
+
+
 def test_power_state_shapes(tmp_path: Path) -> None:
     running = vm("a")
     graph = vm("b", power=None)

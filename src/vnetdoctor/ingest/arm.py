@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
+import msgspec
+
 from vnetdoctor.ingest import dns
 from vnetdoctor.ingest.fields import Json, Reader, props
 from vnetdoctor.model.compute import (
@@ -522,6 +524,8 @@ def nsg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkSecurityGroup:
             resource=rid,
             field="defaultSecurityRules",
         )
+    else:
+        defaults = _complete_defaults(r, rid, defaults)
     return NetworkSecurityGroup(
         id=rid,
         name=_name(r, obj, rid),
@@ -532,6 +536,29 @@ def nsg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> NetworkSecurityGroup:
         provisioning_state=r.str_(p, "provisioningState", rid),
         defaults_assumed=assumed,
     )
+
+
+def _complete_defaults(
+    r: Reader, rid: ResourceId, given: tuple[SecurityRule, ...]
+) -> tuple[SecurityRule, ...]:
+    """Azure's six default rules cannot be deleted, so a list missing some is a trimmed export:
+    the missing ones still apply. Add them by name with Azure's definitions; the given ones stay
+    as given (a list without AllowVnetInBound would otherwise deny VNet traffic)."""
+    present = {rule.name.casefold() for rule in given}
+    missing = [rule for rule in default_security_rules(rid) if rule.name.casefold() not in present]
+    if not missing:
+        return given
+    r.warn(
+        WarningKind.DEFAULT_ASSUMED,
+        f"defaultSecurityRules lacks {', '.join(rule.name for rule in missing)}; "
+        "Azure's definitions assumed",
+        resource=rid,
+        field="defaultSecurityRules",
+        value=", ".join(rule.name for rule in missing),
+    )
+    start = max((rule.index for rule in given), default=-1) + 1
+    added = (msgspec.structs.replace(rule, index=start + i) for i, rule in enumerate(missing))
+    return (*given, *added)
 
 
 def asg_from_arm(r: Reader, obj: Json, rid: ResourceId) -> ApplicationSecurityGroup:
