@@ -170,6 +170,32 @@ def test_complete_default_rules_are_taken_as_given(tmp_path: Path) -> None:
     assert len(snap.network_security_groups.find("nsg1").default_security_rules) == 6
 
 
+def test_duplicate_keys_warn_and_the_last_value_is_used(tmp_path: Path) -> None:
+    text = json.dumps([vnet(), nsg(rules=[rule("ssh", access="Deny", description="M")]), nic()])
+    path = tmp_path / "dup.json"
+    path.write_text(text.replace('"description": "M"', '"description": "M", "access": "Allow"'))
+    snap = load_snapshot(path)
+    [warning] = [w for w in snap.warnings if "more than once" in w.message]
+    assert warning.path == str(path)
+    assert warning.resource is not None
+    assert warning.resource.endswith("/networkSecurityGroups/nsg1")
+    assert warning.field == "properties/securityRules/0/properties/access"
+    assert "'access'" in str(warning)
+    [ssh] = snap.network_security_groups.find("nsg1").security_rules
+    assert ssh.access is not None
+    assert ssh.access.value == "Allow"
+
+
+def test_escaped_colons_and_no_duplicates_stay_silent(tmp_path: Path) -> None:
+    text = json.dumps([nsg(rules=[rule("ssh", description="M")])])
+    path = tmp_path / "n.json"
+    path.write_text(text.replace('"M"', r'"a\u003ab: c"'))
+    snap = load_snapshot(path)
+    assert snap.warnings == ()
+    [ssh] = snap.network_security_groups.find("nsg1").security_rules
+    assert ssh.description == "a:b: c"
+
+
 def test_power_state_shapes(tmp_path: Path) -> None:
     running = vm("a")
     graph = vm("b", power=None)

@@ -8,6 +8,7 @@ errors.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from os import PathLike
@@ -18,6 +19,7 @@ import msgspec
 
 from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest import arm
+from vnetdoctor.model.warnings import IngestWarning, WarningKind
 
 PathArg = str | PathLike[str]
 SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
@@ -82,6 +84,66 @@ def decode_json(data: bytes, path: str) -> Any:
         raise SnapshotParseError(f"malformed JSON: {message}", path=path, line=line) from None
 
 
+def duplicate_keys(data: bytes, doc: Any, path: str) -> list[IngestWarning]:
+    """A warning for each key given twice in one JSON object of ``data`` (decoded as ``doc``).
+
+    The decoded value keeps the last one, as Azure's parser does, but an earlier value (a Deny
+    overwritten by an Allow) must not vanish unseen. Cheap check first: a colon outside a string
+    only ever follows a key, so without duplicates the input holds exactly as many colons as the
+    compact re-encoding of what was decoded (escaped colons, rare, always take the slow path).
+    Only when the counts differ is the file parsed again, pair by pair, to name the keys.
+    """
+    if b"\\u003" not in data and data.count(b":") == msgspec.json.encode(doc).count(b":"):
+        return []
+    found: list[tuple[dict[str, Any], str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                found.append((out, key))
+            out[key] = value
+        return out
+
+    try:
+        again = json.loads(data, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return []
+    if not found:
+        return []
+    where = _locations(again)
+    warnings = []
+    for obj, key in found:
+        resource, pointer = where.get(id(obj), (None, ""))
+        warnings.append(
+            IngestWarning.of(
+                WarningKind.UNPARSED_VALUE,
+                f"key {key!r} appears more than once in one JSON object; the last value is used",
+                resource=resource,
+                field=f"{pointer}/{key}".lstrip("/"),
+                path=path,
+            )
+        )
+    return warnings
+
+
+def _locations(doc: Any) -> dict[int, tuple[str | None, str]]:
+    """Each object's nearest enclosing resource id and its JSON pointer inside that resource."""
+    out: dict[int, tuple[str | None, str]] = {}
+    stack: list[tuple[Any, str | None, str]] = [(doc, None, "")]
+    while stack:
+        value, resource, pointer = stack.pop()
+        if isinstance(value, dict):
+            own = value.get("id")
+            if isinstance(own, str) and ("type" in value or "properties" in value):
+                resource, pointer = own, ""
+            out[id(value)] = (resource, pointer)
+            stack.extend((v, resource, f"{pointer}/{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, resource, f"{pointer}/{i}") for i, v in enumerate(value))
+    return out
+
+
 def resources_of(doc: Any, path: str) -> list[Any]:
     """The list of resources in any of the accepted top-level shapes."""
     if isinstance(doc, list):
@@ -142,6 +204,7 @@ __all__ = [
     "SNAPSHOT_SUFFIXES",
     "PathArg",
     "decode_json",
+    "duplicate_keys",
     "expand",
     "is_admin_rules_envelope",
     "read",

@@ -28,6 +28,7 @@ from vnetdoctor.ingest.collected import ingest_warnings
 from vnetdoctor.ingest.documents import (
     PathArg,
     decode_json,
+    duplicate_keys,
     expand,
     is_admin_rules_envelope,
     read,
@@ -144,6 +145,7 @@ def _collect_file(path: Path, explicit: bool, col: _Collected) -> None:
     if head not in (b"[", b"{"):
         raise SnapshotParseError("not JSON or XML (expected '[', '{' or '<' first)", path=shown)
     doc = decode_json(data, shown)
+    col.warnings.extend(duplicate_keys(data, doc, shown))
     del data
     _collect_document(doc, shown, explicit, col)
 
