@@ -71,6 +71,8 @@ def looks_like_ip_addr_json(document: Any) -> bool:
 def parse_ip_addr_json(text: str, source: SourceRef) -> tuple[GuestAdapter, ...]:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise source.error("not valid JSON (nested too deeply: 1,000 levels or more)", 1) from None
     except json.JSONDecodeError as exc:
         raise source.error(
             f"not valid JSON ({exc.msg}); the output looks cut off", exc.lineno
@@ -230,6 +232,8 @@ def looks_like_ip_route_json(document: Any) -> bool:
 def parse_ip_route_json(text: str, source: SourceRef) -> tuple[GuestRoute, ...]:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise source.error("not valid JSON (nested too deeply: 1,000 levels or more)", 1) from None
     except json.JSONDecodeError as exc:
         raise source.error(
             f"not valid JSON ({exc.msg}); the output looks cut off", exc.lineno

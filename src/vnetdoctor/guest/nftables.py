@@ -31,6 +31,8 @@ def looks_like_nft_json(text: str) -> bool:
 def parse_nft_json(text: str, source: SourceRef) -> NftRuleset:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise source.error("not valid JSON (nested too deeply: 1,000 levels or more)", 1) from None
     except json.JSONDecodeError as exc:
         raise source.error(
             f"not valid JSON ({exc.msg}); nft -j output may have been cut off", exc.lineno

@@ -116,6 +116,8 @@ def parse_windows_probe(text: str, source: SourceRef) -> WindowsProbe:
     text = text.lstrip("\ufeff")
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise source.error("not valid JSON (nested too deeply: 1,000 levels or more)", 1) from None
     except json.JSONDecodeError as exc:
         raise source.error(
             f"not valid JSON ({exc.msg}); the output looks cut off", exc.lineno

@@ -239,6 +239,8 @@ def parse_firewall_json(text: str, source: SourceRef) -> FirewallExport:
     text = text.lstrip("\ufeff")
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise source.error("not valid JSON (nested too deeply: 1,000 levels or more)", 1) from None
     except json.JSONDecodeError as exc:
         raise source.error(
             f"not valid JSON ({exc.msg}); the export looks cut off", exc.lineno

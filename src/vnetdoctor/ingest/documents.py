@@ -26,6 +26,8 @@ SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
 # By convention a `guest/` folder beside the configuration holds guest evidence (read with
 # `diagnose --guest`), not ARM resources, so folder loading does not descend into it.
 GUEST_FOLDER: Final = "guest"
+# JSON this deep is no export: Python's parsers give up near 1,000 levels (the recursion limit).
+NESTED_TOO_DEEP: Final = "malformed JSON: nested too deeply (1,000 levels or more)"
 _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 
 
@@ -73,6 +75,8 @@ def read(path: Path) -> bytes:
 def decode_json(data: bytes, path: str) -> Any:
     try:
         return msgspec.json.decode(data)
+    except RecursionError:
+        raise SnapshotParseError(NESTED_TOO_DEEP, path=path) from None
     except msgspec.DecodeError as exc:
         message = str(exc)
         line = None

@@ -211,6 +211,10 @@ def decode_probe(data: bytes | str, *, path: str) -> ProbeFile:
     raw = data.encode() if isinstance(data, str) else data
     try:
         head = msgspec.json.decode(raw)
+    except RecursionError:
+        raise EvidenceParseError(
+            "not valid JSON (nested too deeply: 1,000 levels or more)", path=path, line=1
+        ) from None
     except msgspec.DecodeError as exc:
         raise EvidenceParseError(
             f"not valid JSON ({exc}); a probe file may have been cut short",

@@ -137,6 +137,10 @@ def load_intents(path: Path) -> IntentFile:
         data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise _yaml_error(path, exc) from None
+    except RecursionError:
+        raise InputError(
+            f"{path}: invalid YAML: nested too deeply (1,000 levels or more)"
+        ) from None
     return parse_intents(data, path)
 
 
