@@ -28,6 +28,7 @@ SNAPSHOT_SUFFIXES: Final = (".json", ".xml")
 GUEST_FOLDER: Final = "guest"
 # JSON this deep is no export: Python's parsers give up near 1,000 levels (the recursion limit).
 NESTED_TOO_DEEP: Final = "malformed JSON: nested too deeply (1,000 levels or more)"
+_ENCODE_INTO: Final = msgspec.json.Encoder().encode_into
 _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 
 
@@ -97,8 +98,11 @@ def duplicate_keys(data: bytes, doc: Any, path: str) -> list[IngestWarning]:
     compact re-encoding of what was decoded (escaped colons, rare, always take the slow path).
     Only when the counts differ is the file parsed again, pair by pair, to name the keys.
     """
-    if b"\\u003" not in data and data.count(b":") == msgspec.json.encode(doc).count(b":"):
-        return []
+    try:
+        if b"\\u003" not in data and data.count(b":") == _colons(doc):
+            return []
+    except RecursionError:
+        return []  # decodable, yet too deep to walk again: the readers refuse it anyway
     found: list[tuple[dict[str, Any], str]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -129,6 +133,22 @@ def duplicate_keys(data: bytes, doc: Any, path: str) -> list[IngestWarning]:
             )
         )
     return warnings
+
+
+def _colons(doc: Any) -> int:
+    """Colons in the compact JSON of ``doc``, encoded one resource at a time into one buffer
+    so that memory stays at the size of a resource, not of the file."""
+    count = 0
+    pieces: list[Any] = []
+    for part in doc.values() if type(doc) is dict else (doc,):
+        pieces.extend(part if type(part) is list else (part,))
+    if type(doc) is dict:
+        count += sum(1 + key.count(":") for key in doc)
+    buffer = bytearray()
+    for piece in pieces:
+        _ENCODE_INTO(piece, buffer)
+        count += buffer.count(b":")
+    return count
 
 
 def _locations(doc: Any) -> dict[int, tuple[str | None, str]]:
