@@ -278,3 +278,14 @@ def test_a_bug_in_a_merge_is_not_turned_into_a_warning(monkeypatch: Any) -> None
     monkeypatch.setattr(terraform, "_merge_pool_addresses", broken)
     with pytest.raises(NameError):
         changes_from_plan(sample_change_plan())
+
+
+def test_a_key_given_twice_in_a_plan_is_a_warning(tmp_path: Path) -> None:
+    text = json.dumps(sample_change_plan())
+    assert text.startswith("{")
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": "0.1", ' + text[1:], encoding="utf-8")
+    after = apply_plan(load_sample(), path)
+    [w] = [w for w in after.warnings if "more than once" in w.message]
+    assert (w.path, w.field) == (str(path), "format_version")
+    assert not [w for w in after.warnings if w.resource == "format_version"]  # the last is used

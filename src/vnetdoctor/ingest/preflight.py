@@ -10,7 +10,14 @@ from pathlib import Path
 
 from vnetdoctor.errors import SnapshotParseError
 from vnetdoctor.ingest.changeset import ChangeSet, Json, apply_changes
-from vnetdoctor.ingest.documents import PathArg, decode_json, expand, read, resources_of
+from vnetdoctor.ingest.documents import (
+    PathArg,
+    decode_json,
+    duplicate_keys,
+    expand,
+    read,
+    resources_of,
+)
 from vnetdoctor.ingest.loader import assemble
 from vnetdoctor.ingest.plan import (
     changes_of_document,
@@ -26,8 +33,11 @@ def read_plan(plan_path: PathArg, base: Sequence[Json] = ()) -> ChangeSet:
     path = Path(plan_path)
     if not path.is_file():
         raise SnapshotParseError("no such plan file", path=str(path))
-    doc = decode_json(read(path), str(path))
-    return changes_of_document(doc, str(path), base)
+    data = read(path)
+    doc = decode_json(data, str(path))
+    changes = changes_of_document(doc, str(path), base)
+    changes.warnings[:0] = duplicate_keys(data, doc, str(path))
+    return changes
 
 
 def load_raw_resources(paths: PathArg | Sequence[PathArg]) -> list[Json]:
