@@ -289,3 +289,25 @@ def test_a_key_given_twice_in_a_plan_is_a_warning(tmp_path: Path) -> None:
     [w] = [w for w in after.warnings if "more than once" in w.message]
     assert (w.path, w.field) == (str(path), "format_version")
     assert not [w for w in after.warnings if w.resource == "format_version"]  # the last is used
+
+
+def test_a_key_given_twice_in_the_base_survives_the_plan(tmp_path: Path) -> None:
+    """The base snapshot's duplicate-key warning is on the after-state too (regression: --plan
+    re-read the base files without the check, so the warning vanished with the plan applied)."""
+    import shutil
+
+    from vnetdoctor.ingest.loader import load_snapshot
+    from vnetdoctor.samples import sample_path
+
+    base = tmp_path / "base"
+    shutil.copytree(sample_path(), base)
+    graph = base / "graph.json"
+    text = graph.read_text(encoding="utf-8")
+    at = text.index('"name"')
+    graph.write_text(text[:at] + '"name": "first", ' + text[at:], encoding="utf-8")
+    snapshot = load_snapshot([base])
+    assert [w for w in snapshot.warnings if "more than once" in w.message]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(sample_change_plan()), encoding="utf-8")
+    after = apply_plan(snapshot, plan)
+    assert [w for w in after.warnings if "more than once" in w.message and "graph.json" in w.path]

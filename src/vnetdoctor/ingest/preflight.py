@@ -40,14 +40,22 @@ def read_plan(plan_path: PathArg, base: Sequence[Json] = ()) -> ChangeSet:
     return changes
 
 
-def load_raw_resources(paths: PathArg | Sequence[PathArg]) -> list[Json]:
-    """The ARM resource dicts of snapshot files/folders, as written (JSON only; XML is skipped)."""
+def load_raw_resources(
+    paths: PathArg | Sequence[PathArg], warnings: list[IngestWarning] | None = None
+) -> list[Json]:
+    """The ARM resource dicts of snapshot files/folders, as written (JSON only; XML is skipped).
+
+    ``warnings``, when given, receives a warning for each key given twice in an object (the dicts
+    keep the last value, as Azure's parser does)."""
     items: Sequence[PathArg] = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
     out: list[Json] = []
     for path, explicit in expand(items):
         if path.suffix.lower() != ".json":
             continue
-        doc = decode_json(read(path), str(path))
+        data = read(path)
+        doc = decode_json(data, str(path))
+        if warnings is not None:
+            warnings.extend(duplicate_keys(data, doc, str(path)))
         if is_terraform_plan(doc) or is_whatif(doc):
             resources, _ = resources_of_plan_document(doc, str(path))
             out.extend(resources)
@@ -77,8 +85,10 @@ def apply_plan(
     unsupported resources or format versions, unresolvable references) are on the result's
     ``warnings``, each naming the Terraform address or what-if resource id.
     """
-    raw, extra = base_resources(base)
+    base_warnings: list[IngestWarning] = []
+    raw, extra = base_resources(base, base_warnings)
     changes = read_plan(plan_path, raw)
+    changes.warnings.extend(base_warnings)  # the base's duplicate keys, not lost in the after-state
     if isinstance(base, Snapshot) and not any(Path(s).is_file() for s in base.sources):
         changes.warnings.append(
             IngestWarning.of(
@@ -93,18 +103,21 @@ def apply_plan(
 
 def base_resources(
     base: Snapshot | Sequence[Json] | PathArg | Sequence[PathArg],
+    warnings: list[IngestWarning] | None = None,
 ) -> tuple[list[Json], list[str]]:
-    """ARM dicts of ``base`` plus the non-JSON source files (classic XML) to load beside them."""
+    """ARM dicts of ``base`` plus the non-JSON source files (classic XML) to load beside them;
+    ``warnings`` as for :func:`load_raw_resources`."""
     if isinstance(base, Snapshot):
         files = _base_files(base)
         xml = [s for s in base.sources if s.casefold().endswith(".xml")]
-        return (load_raw_resources(files) if files else []), xml
+        return (load_raw_resources(files, warnings) if files else []), xml
     if isinstance(base, (str, PathLike)):
-        return load_raw_resources(base), []
+        return load_raw_resources(base, warnings), []
     items = list(base)
     if all(isinstance(i, dict) for i in items):
         return [i for i in items if isinstance(i, dict)], []
-    return load_raw_resources([i for i in items if isinstance(i, (str, PathLike))]), []
+    paths = [i for i in items if isinstance(i, (str, PathLike))]
+    return load_raw_resources(paths, warnings), []
 
 
 def snapshot_after(
