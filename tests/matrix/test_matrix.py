@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -426,3 +427,37 @@ def test_a_protocol_diagnose_does_not_trace_is_refused_up_front(
         build_matrix(sample, 443, protocol, compute=False)
     with pytest.raises(UsageError, match=message):
         reference_matrix(sample, 443, protocol, compute=False)
+
+
+def test_csv_is_written_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """matrix -o csv streams its rows into the output (regression: the whole CSV was built in
+    memory first, gigabytes on a 10,000-VM estate)."""
+    import contextlib
+    from collections.abc import Iterator
+    from typing import IO
+
+    import vnetdoctor.commands.matrix as command
+
+    sizes: list[int] = []
+    real = command.open_output
+
+    @contextlib.contextmanager
+    def recording(target: Any, **kwargs: Any) -> Iterator[IO[str]]:
+        with real(target, **kwargs) as stream:
+            write = stream.write
+
+            def counted(text: str) -> int:
+                sizes.append(len(text))
+                return write(text)
+
+            monkeypatch.setattr(stream, "write", counted)
+            yield stream
+
+    monkeypatch.setattr(command, "open_output", recording)
+    out = tmp_path / "m.csv"
+    result = CliRunner().invoke(cli, ["matrix", "--sample", "--port", "22", "-o", "csv",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text(encoding="utf-8").count("\n")
+    assert len(sizes) == rows  # one write per row (and the header)
+    assert max(sizes) < 2_000
