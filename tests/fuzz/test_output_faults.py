@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -308,3 +309,23 @@ def test_cli_flowlogs_cache_on_a_full_disk_is_exit_2_and_a_rerun_works(tmp_path:
         again = run(["flowlogs", str(logs), "--cache", str(cache), "-o", "json"])
         assert json.loads(again.stdout)["flows"] == json.loads(done.stdout)["flows"]
         assert json.loads(again.stdout)["summary"]["filesCached"] == 20
+
+
+def test_cli_flowlogs_spark_cache_on_a_full_disk_is_exit_2(tmp_path: Path) -> None:
+    """The Spark engine's Parquet write onto a full cache folder is the same one line and exit 2
+    as DuckDB's (regression: the JVM's error went out as an internal error, exit 70)."""
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime for Spark")
+    from flowlogs.support import blob, v4_record
+
+    flow = "1741943000000,10.1.1.4,10.2.0.5,50000,1433,6,O,D,NX,0,0,0,0"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n in range(20):
+        (logs / f"b{n}.json").write_text(blob(v4_record([flow] * 500)))
+    with tmpfs(tmp_path / "cache", size="12k") as cache:
+        done = run(["flowlogs", str(logs), "--engine", "spark", "--cache", str(cache)])
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert done.stderr.strip().splitlines()[-1] == (
+            f"vnetdoctor: error: cannot write {cache}: No space left on device")

@@ -12,6 +12,7 @@ without. File names come from ``_metadata.file_path`` (a URI), decoded back to t
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
@@ -132,7 +133,14 @@ class SparkEngine:
     def write_parquet(self, sql_text: str, target: str, progress: Progress | None = None
                       ) -> list[FlowLogWarning]:
         frame = self.session.sql(sql_text)
-        self._tracked(lambda: frame.write.mode("overwrite").parquet(target), progress)
+        try:
+            self._tracked(lambda: frame.write.mode("overwrite").parquet(target), progress)
+        except Exception as exc:  # Java's IOException arrives as Py4J's or pyspark's error
+            code = _errno_in(str(exc))
+            if code is None:
+                raise
+            # a full or read-only cache folder: an OSError as for any other file written
+            raise OSError(code, os.strerror(code)) from None
         return []
 
     def fetch(self, sql_text: str) -> list[Row]:
@@ -176,3 +184,16 @@ class SparkEngine:
             done.set()
             watcher.join()
         progress(1.0)
+
+
+# What the JVM says when a write fails for a reason of the disk, and the errno it stands for.
+_IO_REASONS: Final = (
+    ("No space left on device", errno.ENOSPC),
+    ("Read-only file system", errno.EROFS),
+    ("Permission denied", errno.EACCES),
+    ("Disk quota exceeded", errno.EDQUOT),
+)
+
+
+def _errno_in(message: str) -> int | None:
+    return next((code for text, code in _IO_REASONS if text in message), None)
