@@ -20,7 +20,6 @@ from vnetdoctor.engine.endpoints import Endpoint, Location
 from vnetdoctor.engine.loadbalancer import nat_rule_for, rule_for
 from vnetdoctor.engine.path import lb
 from vnetdoctor.engine.path.records import Outcome, Recorder, Trace, port_text
-from vnetdoctor.engine.routes import EffectiveNextHopType
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface, PublicIpAddress
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.loadbalancer import FrontendIpConfiguration, LoadBalancer
@@ -305,17 +304,12 @@ def _reply(t: Tracer, b: Recorder, nic: NetworkInterface, ipc: IpConfiguration,
     """The reply leaves by the NIC's routes: a route that sends it to an appliance or a firewall
     takes it away from the public IP's translation (the same asymmetry as for a public frontend,
     and as for private flows through a stateful appliance)."""
-    back = t.next_hop(nic, ipc, private, client)
-    route = back.route
-    if back.is_unknown or route is None:
+    detour = lb.reply_detour(t, nic, ipc, private, client)
+    if detour is None:
         return
-    if route.next_hop_type is not EffectiveNextHopType.VIRTUAL_APPLIANCE:
-        return
-    ip = back.next_hop_ip_address
-    firewall = None if ip is None else t.snapshot.firewall_at(ip)
-    via = f"Azure Firewall {firewall.name}" if firewall is not None else f"appliance {ip}"
+    route, via, code = detour
     b.issue(
-        code="FIREWALL_ASYMMETRIC_RETURN" if firewall is not None else "ROUTE_ASYMMETRIC",
+        code=code,
         message=f"{nic.name}'s reply to the Internet client {client} goes by {route.describe()} "
         f"to {via} instead of back through {entry.describe()}: the reply leaves with another "
         "address (or is dropped by the stateful appliance that never saw the request), and the "

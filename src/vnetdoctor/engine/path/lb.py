@@ -37,7 +37,7 @@ from vnetdoctor.engine.path.records import (
     port_arg,
     port_text,
 )
-from vnetdoctor.engine.routes import EffectiveNextHopType, NextHop
+from vnetdoctor.engine.routes import EffectiveNextHopType, EffectiveRoute, NextHop
 from vnetdoctor.model.compute import IpConfiguration, NetworkInterface
 from vnetdoctor.model.ids import ResourceId
 from vnetdoctor.model.loadbalancer import (
@@ -789,6 +789,26 @@ def _public_client(
     _public_return(t, b, nic, ipc, m.ip, client)
 
 
+def reply_detour(
+    t: Tracer, nic: NetworkInterface, ipc: IpConfiguration, local: IPAddress, client: IPAddress
+) -> tuple[EffectiveRoute, str, str] | None:
+    """Where the reply from ``local`` to a public ``client`` leaves instead of back through the
+    translation that let the request in: the route to a virtual appliance, the appliance's
+    description, and the code (``FIREWALL_ASYMMETRIC_RETURN`` for an Azure Firewall,
+    ``ROUTE_ASYMMETRIC`` otherwise); ``None`` when the reply goes back directly or is unknown."""
+    back = t.next_hop(nic, ipc, local, client)
+    route = back.route
+    if back.is_unknown or route is None:
+        return None
+    if route.next_hop_type is not EffectiveNextHopType.VIRTUAL_APPLIANCE:
+        return None
+    ip = back.next_hop_ip_address
+    firewall = None if ip is None else t.snapshot.firewall_at(ip)
+    if firewall is not None:
+        return route, f"Azure Firewall {firewall.name}", "FIREWALL_ASYMMETRIC_RETURN"
+    return route, f"appliance {ip}", "ROUTE_ASYMMETRIC"
+
+
 def _public_return(
     t: Tracer,
     b: Recorder,
@@ -801,17 +821,12 @@ def _public_return(
     a route sending it to a virtual appliance (e.g. an Azure Firewall) bypasses the load
     balancer's translation: the documented asymmetric-routing failure (section 3.7
     step 7, F6)."""
-    back = t.next_hop(nic, ipc, backend_ip, client)
-    route = back.route
-    if back.is_unknown or route is None:
+    detour = reply_detour(t, nic, ipc, backend_ip, client)
+    if detour is None:
         return
-    if route.next_hop_type is not EffectiveNextHopType.VIRTUAL_APPLIANCE:
-        return
-    ip = back.next_hop_ip_address
-    firewall = None if ip is None else t.snapshot.firewall_at(ip)
-    via = f"Azure Firewall {firewall.name}" if firewall is not None else f"appliance {ip}"
+    route, via, code = detour
     b.issue(
-        code="FIREWALL_ASYMMETRIC_RETURN" if firewall is not None else "ROUTE_ASYMMETRIC",
+        code=code,
         message=f"{nic.name}'s reply to the public client {client} goes by "
         f"{route.describe()} to {via} instead of back through the load balancer: the "
         "reply leaves with the backend's address and the client drops it (asymmetric "
